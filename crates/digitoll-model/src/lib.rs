@@ -1,1 +1,54 @@
-//! digitoll-model
+//! Typed model of Norway's Digitoll road v2 API (Tolletaten's
+//! `movement-road-api-v2` and `movement-road-query-api-v2`), with local
+//! validation that reproduces Toll's documented rules.
+//!
+//! * [`road`]: request bodies (transport, master, house, relation, delete).
+//! * [`responses`]: `{"requestId"}`, validation status, document status,
+//!   status-with-descendants, entry status, the synchronous 400 body.
+//! * [`newtypes`]: validated identifiers ([`Mrn`], [`RequestId`],
+//!   [`OrgNumber`], [`CustomsOffice`], [`CountryCode`], [`TransportDocument`],
+//!   [`TollInstant`]).
+//! * [`codes`]: Toll's code lists, embedded, and open enums.
+//! * [`validate`]: the single source of truth for "would Toll answer 400,
+//!   FAILURE, or SUCCESS/INCOMPLETE?", shared by the client and the simulator.
+//!
+//! No I/O, no async, no clock: callers pass "now" in a [`ValidationContext`].
+//!
+//! # Example
+//! ```
+//! use digitoll_model::{validate_json, MessageKind, Outcome, ValidationContext};
+//! use time::macros::datetime;
+//!
+//! let body = r#"{
+//!   "documentIssueDate": "2026-12-01T08:00:00Z",
+//!   "consignmentHouseLevel": { "containerIndicator": 0 }
+//! }"#;
+//! let ctx = ValidationContext::new(datetime!(2026-12-01 08:00 UTC));
+//! let (_msg, report) = validate_json(MessageKind::HouseConsignment, body, &ctx).unwrap();
+//! assert!(!report.is_valid());
+//! assert!(report
+//!     .sync_errors()
+//!     .iter()
+//!     .any(|e| e.field == "consignmentHouseLevel.totalGrossMass" && e.error == "must not be null"));
+//! match report.outcome() {
+//!     Outcome::Rejected(body) => assert!(!body.validation_errors.is_empty()),
+//!     other => panic!("expected a 400, got {other:?}"),
+//! }
+//! ```
+
+pub mod codes;
+pub mod newtypes;
+pub mod responses;
+pub mod road;
+pub mod validate;
+
+pub use codes::CodeList;
+pub use newtypes::{
+    CountryCode, CustomsOffice, Mrn, OrgNumber, ParseError, RequestId, TollInstant,
+    TransportDocument,
+};
+pub use validate::{
+    MalformedJson, Message, MessageKind, Outcome, PlaygroundFixtures, ValidationContext,
+    ValidationReport, validate_delete, validate_house, validate_json, validate_master,
+    validate_message, validate_relation, validate_transport,
+};

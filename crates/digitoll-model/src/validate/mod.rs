@@ -1,0 +1,1507 @@
+//! Local validation that reproduces Toll's synchronous (400) and documented
+//! asynchronous (FAILURE / INCOMPLETE) rules for road v2 messages.
+//!
+//! # Design
+//! * One pass over the typed message collects **every** problem, each with a
+//!   Toll-style dotted path (`consignmentHouseLevel.goodsItem[0].value`).
+//! * [`validate_json`] first turns JSON *type* errors (a number where a string
+//!   belongs, a malformed date) into path errors: it deserialises with
+//!   `serde_path_to_error`, records the failing path, nulls that value and
+//!   retries, so one bad field never hides the others.
+//! * Everything is pure and deterministic: time and environment come in
+//!   through [`ValidationContext`], never from the clock. The simulator decides
+//!   400 vs FAILURE vs INCOMPLETE from [`ValidationReport::outcome`], so the
+//!   client-side check and the fake server agree by construction.
+//!
+//! Three outcomes, as at Toll:
+//! * [`ValidationReport::sync_errors`]: would be `400 {"validationErrors"}`.
+//! * [`ValidationReport::business_errors`]: accepted (202), then
+//!   `status: FAILURE` with `validationErrorList`.
+//! * [`ValidationReport::incomplete_reasons`]: `status: SUCCESS` with an MRN,
+//!   but `documentStatus: INCOMPLETE` and the listed reasons (S1 procedure
+//!   tables: missing documentation is not a rejection, it must be completed
+//!   before the border crossing).
+//!
+//! Every rule carries its source tag from digitoll-api.md in a comment; see
+//! the crate README for the list.
+
+pub mod messages;
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde_json::{Number, Value};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use crate::codes::{
+    CodeList, ImportProcedure, IncompleteDocumentationReason, OutgoingProcedure, TypeOfExport,
+    previous_document_types,
+};
+use crate::newtypes::{Mrn, TollInstant};
+use crate::responses::{AsyncValidationError, SyncErrorBody, SyncValidationError};
+use crate::road::{
+    ActiveBorderTransportMeans, Address, Communication, DeleteBody, DocumentRef, GoodsItem,
+    HouseConsignment, MasterConsignment, Party, Place, Relation, Transport, TransportEquipment,
+};
+use messages as m;
+
+/// Playground (api-test.toll.no) fixtures, embedded from
+/// `digitoll-playground-fixtures.json` (S13): the playground has no TVINN or
+/// NCTS link and checks references against these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaygroundFixtures {
+    /// Known TVINN declarations as (declarantNumber, declarationDate, sequenceNumber).
+    pub tvinn_declarations: Vec<(String, String, String)>,
+    /// VOEC numbers with a permit.
+    pub voec_numbers: Vec<String>,
+}
+
+impl Default for PlaygroundFixtures {
+    fn default() -> Self {
+        Self {
+            tvinn_declarations: (1..=10)
+                .map(|i| {
+                    (
+                        "123456789".to_owned(),
+                        "2022-08-10".to_owned(),
+                        i.to_string(),
+                    )
+                })
+                .collect(),
+            voec_numbers: vec!["2056550".to_owned()],
+        }
+    }
+}
+
+impl PlaygroundFixtures {
+    /// NCTS rule in the playground: 18 alphanumerics, and not containing `INVALID`.
+    pub fn ncts_reference_ok(reference: &str) -> bool {
+        reference.len() == 18
+            && reference.bytes().all(|b| b.is_ascii_alphanumeric())
+            && !reference.contains("INVALID")
+    }
+}
+
+/// Everything validation needs from outside the message.
+#[derive(Debug, Clone)]
+pub struct ValidationContext {
+    /// "Now" for date-dependent rules (e.g. the GONU deadline).
+    pub now: OffsetDateTime,
+    /// Whether this is the first POST of the message (not a PUT): the
+    /// estimated arrival must then equal the scheduled one [D S27].
+    pub first_submission: bool,
+    /// When set, references are checked against the playground fixtures as
+    /// api-test.toll.no does (VOEC numbers, NCTS references, TVINN ids).
+    pub playground: Option<PlaygroundFixtures>,
+}
+
+impl ValidationContext {
+    /// A context for a first POST at `now`, without playground fixture checks.
+    pub fn new(now: OffsetDateTime) -> Self {
+        Self {
+            now,
+            first_submission: true,
+            playground: None,
+        }
+    }
+
+    /// Sets whether this is the first submission (POST) or an update (PUT).
+    pub fn with_first_submission(mut self, first: bool) -> Self {
+        self.first_submission = first;
+        self
+    }
+
+    /// Enables the playground fixture checks.
+    pub fn with_playground(mut self, fixtures: PlaygroundFixtures) -> Self {
+        self.playground = Some(fixtures);
+        self
+    }
+}
+
+/// Which body a JSON document is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// `POST /transport`, `PUT /transport/{MRN}`.
+    Transport,
+    /// `POST /master-consignment`, `PUT ...`.
+    MasterConsignment,
+    /// `POST /house-consignment`, `PUT ...`.
+    HouseConsignment,
+    /// Relation create.
+    Relation,
+    /// Any DELETE body.
+    Delete,
+}
+
+/// A parsed message of any kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    /// Transport.
+    Transport(Box<Transport>),
+    /// Master consignment.
+    MasterConsignment(Box<MasterConsignment>),
+    /// House consignment.
+    HouseConsignment(Box<HouseConsignment>),
+    /// Relation.
+    Relation(Relation),
+    /// DELETE body.
+    Delete(DeleteBody),
+}
+
+impl Message {
+    /// The kind of this message.
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Self::Transport(_) => MessageKind::Transport,
+            Self::MasterConsignment(_) => MessageKind::MasterConsignment,
+            Self::HouseConsignment(_) => MessageKind::HouseConsignment,
+            Self::Relation(_) => MessageKind::Relation,
+            Self::Delete(_) => MessageKind::Delete,
+        }
+    }
+}
+
+/// What Toll would do with a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// `400` with this body.
+    Rejected(SyncErrorBody),
+    /// `202`, then `status: FAILURE` with these errors.
+    Failed(Vec<AsyncValidationError>),
+    /// `202`, then `status: SUCCESS`; INCOMPLETE when reasons are listed.
+    Accepted {
+        /// Missing-documentation reasons (empty = complete).
+        incomplete: Vec<IncompleteDocumentationReason>,
+    },
+}
+
+/// All findings of one validation run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ValidationReport {
+    sync: Vec<SyncValidationError>,
+    business: Vec<AsyncValidationError>,
+    incomplete: Vec<IncompleteDocumentationReason>,
+}
+
+impl ValidationReport {
+    /// Errors Toll reports synchronously (HTTP 400).
+    pub fn sync_errors(&self) -> &[SyncValidationError] {
+        &self.sync
+    }
+
+    /// Errors Toll reports asynchronously (`status: FAILURE`).
+    pub fn business_errors(&self) -> &[AsyncValidationError] {
+        &self.business
+    }
+
+    /// Reasons the accepted message would be INCOMPLETE.
+    pub fn incomplete_reasons(&self) -> &[IncompleteDocumentationReason] {
+        &self.incomplete
+    }
+
+    /// No sync and no business errors (INCOMPLETE still counts as valid:
+    /// Toll accepts it and issues an MRN).
+    pub fn is_valid(&self) -> bool {
+        self.sync.is_empty() && self.business.is_empty()
+    }
+
+    /// The 400 body, when there are sync errors.
+    pub fn sync_error_body(&self) -> Option<SyncErrorBody> {
+        (!self.sync.is_empty()).then(|| SyncErrorBody {
+            validation_errors: self.sync.clone(),
+        })
+    }
+
+    /// Decides 400 vs FAILURE vs SUCCESS the way Toll's pipeline does: sync
+    /// errors stop processing, so business errors only matter without them.
+    pub fn outcome(&self) -> Outcome {
+        if let Some(body) = self.sync_error_body() {
+            Outcome::Rejected(body)
+        } else if !self.business.is_empty() {
+            Outcome::Failed(self.business.clone())
+        } else {
+            Outcome::Accepted {
+                incomplete: self.incomplete.clone(),
+            }
+        }
+    }
+}
+
+impl fmt::Display for ValidationReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.sync.is_empty() && self.business.is_empty() && self.incomplete.is_empty() {
+            return f.write_str("valid");
+        }
+        for e in &self.sync {
+            writeln!(f, "400 {}: {}", e.field, e.error)?;
+        }
+        for e in &self.business {
+            writeln!(
+                f,
+                "FAILURE {}: {}",
+                e.pointer.message_element_path, e.description
+            )?;
+        }
+        for r in &self.incomplete {
+            writeln!(f, "INCOMPLETE {r}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The body was not JSON at all (or not an object), so no field paths exist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("request body is not a JSON object (line {line}, column {column}): {message}")]
+pub struct MalformedJson {
+    /// 1-based line of the syntax error (0 when not a syntax error).
+    pub line: usize,
+    /// 1-based column of the syntax error.
+    pub column: usize,
+    /// The parser's explanation.
+    pub message: String,
+}
+
+impl MalformedJson {
+    /// The 400 body to answer with. Toll's text for unreadable bodies is not
+    /// documented; we use the field `requestBody` ([I]).
+    pub fn to_sync_body(&self) -> SyncErrorBody {
+        SyncErrorBody {
+            validation_errors: vec![SyncValidationError::new("requestBody", self.to_string())],
+        }
+    }
+}
+
+/// Validates a transport message.
+pub fn validate_transport(t: &Transport, ctx: &ValidationContext) -> ValidationReport {
+    let mut v = V::new(ctx);
+    v.transport(t);
+    v.finish()
+}
+
+/// Validates a master consignment message.
+pub fn validate_master(mc: &MasterConsignment, ctx: &ValidationContext) -> ValidationReport {
+    let mut v = V::new(ctx);
+    v.master(mc);
+    v.finish()
+}
+
+/// Validates a house consignment message.
+pub fn validate_house(h: &HouseConsignment, ctx: &ValidationContext) -> ValidationReport {
+    let mut v = V::new(ctx);
+    v.house(h);
+    v.finish()
+}
+
+/// Validates a relation create body.
+pub fn validate_relation(r: &Relation, ctx: &ValidationContext) -> ValidationReport {
+    let mut v = V::new(ctx);
+    v.relation(r);
+    v.finish()
+}
+
+/// Validates a DELETE body.
+pub fn validate_delete(d: &DeleteBody, ctx: &ValidationContext) -> ValidationReport {
+    let mut v = V::new(ctx);
+    v.delete(d);
+    v.finish()
+}
+
+/// Validates any message.
+pub fn validate_message(msg: &Message, ctx: &ValidationContext) -> ValidationReport {
+    match msg {
+        Message::Transport(t) => validate_transport(t, ctx),
+        Message::MasterConsignment(mc) => validate_master(mc, ctx),
+        Message::HouseConsignment(h) => validate_house(h, ctx),
+        Message::Relation(r) => validate_relation(r, ctx),
+        Message::Delete(d) => validate_delete(d, ctx),
+    }
+}
+
+/// Parses and validates a JSON body of the given kind.
+///
+/// JSON type errors (wrong JSON type, malformed instant) become sync errors
+/// at their field path; the offending value is then treated as absent so the
+/// rest of the message is still checked, and a "must not be null" for the
+/// same field is not reported twice.
+///
+/// # Errors
+/// [`MalformedJson`] when the text is not JSON or its root is not an object.
+pub fn validate_json(
+    kind: MessageKind,
+    json: &str,
+    ctx: &ValidationContext,
+) -> Result<(Message, ValidationReport), MalformedJson> {
+    let mut value: Value = serde_json::from_str(json).map_err(|e| MalformedJson {
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })?;
+    if !value.is_object() {
+        return Err(MalformedJson {
+            line: 0,
+            column: 0,
+            message: format!(
+                "expected an object, found {}",
+                crate::road::json_kind(&value)
+            ),
+        });
+    }
+    let mut structural: Vec<SyncValidationError> = Vec::new();
+    let msg = loop {
+        match parse_kind(kind, &value) {
+            Ok(msg) => break msg,
+            Err(e) => {
+                let segments: Vec<serde_path_to_error::Segment> =
+                    e.path().iter().cloned().collect();
+                let inner = e.into_inner().to_string();
+                let error = if inner.contains(m::INSTANT) {
+                    m::INSTANT.to_owned()
+                } else {
+                    inner
+                };
+                structural.push(SyncValidationError::new(render_segments(&segments), error));
+                if !null_out(&mut value, &segments) {
+                    // Nothing left to remove (the root itself failed).
+                    return Err(MalformedJson {
+                        line: 0,
+                        column: 0,
+                        message: structural
+                            .last()
+                            .map(|s| s.error.clone())
+                            .unwrap_or_default(),
+                    });
+                }
+            }
+        }
+    };
+    let mut report = validate_message(&msg, ctx);
+    if !structural.is_empty() {
+        report.sync.retain(|e| {
+            !structural.iter().any(|s| {
+                e.field == s.field
+                    || e.field.starts_with(&format!("{}.", s.field))
+                    || e.field.starts_with(&format!("{}[", s.field))
+            })
+        });
+        structural.append(&mut report.sync);
+        report.sync = structural;
+    }
+    Ok((msg, report))
+}
+
+type PathError = serde_path_to_error::Error<serde_json::Error>;
+
+fn parse_kind(kind: MessageKind, value: &Value) -> Result<Message, PathError> {
+    Ok(match kind {
+        MessageKind::Transport => {
+            Message::Transport(Box::new(serde_path_to_error::deserialize(value)?))
+        }
+        MessageKind::MasterConsignment => {
+            Message::MasterConsignment(Box::new(serde_path_to_error::deserialize(value)?))
+        }
+        MessageKind::HouseConsignment => {
+            Message::HouseConsignment(Box::new(serde_path_to_error::deserialize(value)?))
+        }
+        MessageKind::Relation => Message::Relation(serde_path_to_error::deserialize(value)?),
+        MessageKind::Delete => Message::Delete(serde_path_to_error::deserialize(value)?),
+    })
+}
+
+fn render_segments(segments: &[serde_path_to_error::Segment]) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for s in segments {
+        match s {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Segment::Enum { variant } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(variant);
+            }
+            Segment::Unknown => {}
+        }
+    }
+    out
+}
+
+/// Replaces the value at `segments` with null. If it already is null (a
+/// non-optional element failed), nulls the parent instead. Returns false when
+/// only the root is left.
+fn null_out(root: &mut Value, segments: &[serde_path_to_error::Segment]) -> bool {
+    let mut len = segments.len();
+    while len > 0 {
+        if let Some(target) = value_at(root, &segments[..len]) {
+            if !target.is_null() {
+                *target = Value::Null;
+                return true;
+            }
+        }
+        len -= 1;
+    }
+    false
+}
+
+fn value_at<'v>(
+    cur: &'v mut Value,
+    segments: &[serde_path_to_error::Segment],
+) -> Option<&'v mut Value> {
+    use serde_path_to_error::Segment;
+    let Some((first, rest)) = segments.split_first() else {
+        return Some(cur);
+    };
+    let next = match (first, cur) {
+        (Segment::Map { key }, Value::Object(map)) => map.get_mut(key.as_str())?,
+        (Segment::Seq { index }, Value::Array(items)) => items.get_mut(*index)?,
+        _ => return None,
+    };
+    value_at(next, rest)
+}
+
+// ---------------------------------------------------------------------------
+// Paths: built without allocation, rendered only when an error is recorded.
+
+#[derive(Clone, Copy)]
+enum Seg<'a> {
+    Root,
+    Field(&'a str),
+    Index(usize),
+}
+
+#[derive(Clone, Copy)]
+struct P<'a> {
+    parent: Option<&'a P<'a>>,
+    seg: Seg<'a>,
+}
+
+const ROOT: P<'static> = P {
+    parent: None,
+    seg: Seg::Root,
+};
+
+impl<'a> P<'a> {
+    fn f(&'a self, name: &'a str) -> P<'a> {
+        P {
+            parent: Some(self),
+            seg: Seg::Field(name),
+        }
+    }
+    fn i(&'a self, index: usize) -> P<'a> {
+        P {
+            parent: Some(self),
+            seg: Seg::Index(index),
+        }
+    }
+    fn render(&self) -> String {
+        let mut segs = Vec::new();
+        let mut cur = Some(self);
+        while let Some(p) = cur {
+            segs.push(p.seg);
+            cur = p.parent;
+        }
+        let mut out = String::new();
+        for s in segs.iter().rev() {
+            match s {
+                Seg::Root => {}
+                Seg::Field(n) => {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(n);
+                }
+                Seg::Index(i) => out.push_str(&format!("[{i}]")),
+            }
+        }
+        out
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Field limits. Sources: v1 Swagger [D S28] (digitoll-api.md §1.3); the ones
+// marked [I] are not in any source and are our conservative choice.
+
+const NAME: (usize, usize) = (1, 70);
+const PARTY_ID: (usize, usize) = (1, 17);
+const CITY: (usize, usize) = (1, 35);
+const COUNTRY: (usize, usize) = (2, 2);
+const POSTCODE: (usize, usize) = (1, 17);
+const STREET: (usize, usize) = (1, 70);
+const HOUSE_NUMBER: (usize, usize) = (1, 35);
+const SUB_DIVISION: (usize, usize) = (1, 35);
+const COMM_ID: (usize, usize) = (1, 512);
+const DOC_NUMBER: (usize, usize) = (1, 70);
+const DOC_TYPE: (usize, usize) = (4, 4);
+const OFFICE: (usize, usize) = (8, 8);
+const UNLOCODE: (usize, usize) = (1, 17);
+const LOCATION: (usize, usize) = (1, 35);
+const CONTAINER_ID: (usize, usize) = (1, 17);
+const MEANS_ID: (usize, usize) = (1, 35);
+const TYPE_OF_ID: (usize, usize) = (2, 2);
+const MEANS_TYPE: (usize, usize) = (1, 4);
+const MODE: (usize, usize) = (1, 1);
+const PREV_REF: (usize, usize) = (1, 70);
+const PREV_TYPE: (usize, usize) = (4, 4);
+const DECLARANT: (usize, usize) = (9, 11);
+const SEQUENCE: (usize, usize) = (1, 6);
+const VAT: (usize, usize) = (1, 17);
+const HS: (usize, usize) = (6, 6);
+const FISCAL_ROLE: (usize, usize) = (1, 3);
+const GOODS_DESCRIPTION: (usize, usize) = (1, 512);
+/// [I] conveyance reference, carrier id links and receptacle ids.
+const CONVEYANCE: (usize, usize) = (1, 35);
+const CARRIER_LINK: (usize, usize) = (1, 17);
+const RECEPTACLE: (usize, usize) = (1, 35);
+const MRN_LEN: (usize, usize) = (18, 18);
+/// [D S28] totalGrossMass "up to 6 decimals"; the integer part is [I].
+const MASS_DIGITS: (usize, usize) = (16, 6);
+/// [I] VOEC value in NOK with øre; counts as integers.
+const AMOUNT_DIGITS: (usize, usize) = (16, 2);
+const COUNT_DIGITS: (usize, usize) = (9, 0);
+
+/// VOEC per-item limit in NOK [D S10].
+const VOEC_LIMIT_NOK: f64 = 3000.0;
+
+/// End of the GONU transitional arrangement [D S1].
+const GONU_DEADLINE: OffsetDateTime = datetime!(2027-03-01 00:00 UTC);
+
+struct V<'c> {
+    ctx: &'c ValidationContext,
+    sync: Vec<SyncValidationError>,
+    business: Vec<AsyncValidationError>,
+    incomplete: Vec<IncompleteDocumentationReason>,
+}
+
+impl<'c> V<'c> {
+    fn new(ctx: &'c ValidationContext) -> Self {
+        Self {
+            ctx,
+            sync: Vec::new(),
+            business: Vec::new(),
+            incomplete: Vec::new(),
+        }
+    }
+
+    fn finish(self) -> ValidationReport {
+        ValidationReport {
+            sync: self.sync,
+            business: self.business,
+            incomplete: self.incomplete,
+        }
+    }
+
+    fn sync_err(&mut self, p: &P<'_>, error: impl Into<String>) {
+        self.sync.push(SyncValidationError::new(p.render(), error));
+    }
+
+    fn biz(&mut self, p: &P<'_>, description: impl Into<String>) {
+        self.business
+            .push(AsyncValidationError::new(p.render(), description));
+    }
+
+    fn incomplete(&mut self, r: IncompleteDocumentationReason) {
+        if !self.incomplete.contains(&r) {
+            self.incomplete.push(r);
+        }
+    }
+
+    // -- generic field checks (sync, [D S9]) --------------------------------
+
+    /// Required object/number/list: `must not be null`.
+    fn req<'x, T>(&mut self, p: &P<'_>, v: &'x Option<T>) -> Option<&'x T> {
+        if v.is_none() {
+            self.sync_err(p, m::NOT_NULL);
+        }
+        v.as_ref()
+    }
+
+    /// Required string: `must not be blank` (missing, empty or whitespace),
+    /// then the size check.
+    fn req_str<'x>(
+        &mut self,
+        p: &P<'_>,
+        v: &'x Option<String>,
+        (min, max): (usize, usize),
+    ) -> Option<&'x str> {
+        match v.as_deref() {
+            Some(s) if !s.trim().is_empty() => {
+                self.size(p, s, min, max);
+                Some(s)
+            }
+            _ => {
+                self.sync_err(p, m::NOT_BLANK);
+                None
+            }
+        }
+    }
+
+    /// Optional string: only the size check when present.
+    fn opt_str<'x>(
+        &mut self,
+        p: &P<'_>,
+        v: &'x Option<String>,
+        (min, max): (usize, usize),
+    ) -> Option<&'x str> {
+        let s = v.as_deref()?;
+        self.size(p, s, min, max);
+        Some(s)
+    }
+
+    fn size(&mut self, p: &P<'_>, s: &str, min: usize, max: usize) {
+        let n = s.chars().count();
+        if n < min || n > max {
+            self.sync_err(p, m::size(min, max));
+        }
+    }
+
+    /// `@Digits(integer, fraction)` on a JSON number.
+    fn digits(&mut self, p: &P<'_>, n: &Number, (int, frac): (usize, usize)) {
+        let s = n.to_string();
+        let ok = if s.contains(['e', 'E']) {
+            n.as_f64().is_some_and(|f| {
+                let t = format!("{f}");
+                digits_ok(&t, int, frac)
+            })
+        } else {
+            digits_ok(&s, int, frac)
+        };
+        if !ok {
+            self.sync_err(p, m::digits(int, frac));
+        }
+    }
+
+    // -- code checks (async, [D S10]) ---------------------------------------
+
+    fn code(&mut self, p: &P<'_>, value: &str, list: CodeList) {
+        if !list.contains(value) {
+            self.biz(p, m::invalid_code(list.codes()));
+        }
+    }
+
+    fn country(&mut self, p: &P<'_>, value: &str) {
+        // A wrong length is already a sync size error; "Country is invalid"
+        // is the async check against ISO 3166 [D S10].
+        if value.chars().count() == 2 && !CodeList::Country.contains(value) {
+            self.biz(p, m::COUNTRY_INVALID);
+        }
+    }
+
+    // -- shared structures --------------------------------------------------
+
+    fn address(&mut self, p: &P<'_>, a: &Address, full: bool) {
+        // [D S27] since 2024-04 consignor/consignee addresses need country,
+        // city, postcode and a street line or PO box; places only need
+        // whatever they carry to be well-formed.
+        let country = if full {
+            self.req_str(&p.f("country"), &a.country, COUNTRY)
+        } else {
+            self.opt_str(&p.f("country"), &a.country, COUNTRY)
+        };
+        if let Some(c) = country {
+            self.country(&p.f("country"), c);
+        }
+        if full {
+            self.req_str(&p.f("city"), &a.city, CITY);
+            self.req_str(&p.f("postcode"), &a.postcode, POSTCODE);
+            if a.street_line.is_none() && a.po_box.is_none() {
+                // [I] which constraint Toll uses here is not documented; the
+                // S9 text for "one of" fits the documented requirement.
+                self.sync_err(p, m::at_least_one(&["streetLine", "poBox"]));
+            }
+        } else {
+            self.opt_str(&p.f("city"), &a.city, CITY);
+            self.opt_str(&p.f("postcode"), &a.postcode, POSTCODE);
+        }
+        self.opt_str(&p.f("streetLine"), &a.street_line, STREET);
+        self.opt_str(
+            &p.f("streetAdditionalLine"),
+            &a.street_additional_line,
+            STREET,
+        );
+        self.opt_str(&p.f("number"), &a.number, HOUSE_NUMBER);
+        self.opt_str(&p.f("poBox"), &a.po_box, STREET);
+        self.opt_str(&p.f("subDivision"), &a.sub_division, SUB_DIVISION);
+    }
+
+    fn communications(&mut self, p: &P<'_>, list: &Option<Vec<Communication>>) {
+        for (i, c) in list.iter().flatten().enumerate() {
+            let pi = p.i(i);
+            self.req_str(&pi.f("identifier"), &c.identifier, COMM_ID);
+            if let Some(t) = self.req_str(&pi.f("type"), &c.kind, (1, 2)) {
+                self.code(&pi.f("type"), t, CodeList::Cl707);
+            }
+        }
+    }
+
+    /// Party kinds: what is required.
+    fn party(&mut self, p: &P<'_>, party: &Party, kind: PartyKind) {
+        self.req_str(&p.f("name"), &party.name, NAME);
+        match kind {
+            PartyKind::Carrier | PartyKind::Representative => {
+                self.req_str(
+                    &p.f("identificationNumber"),
+                    &party.identification_number,
+                    PARTY_ID,
+                );
+            }
+            PartyKind::Trader => {
+                self.opt_str(
+                    &p.f("identificationNumber"),
+                    &party.identification_number,
+                    PARTY_ID,
+                );
+            }
+        }
+        if kind == PartyKind::Trader {
+            // [D S27] typeOfPerson required since 2024-04; CL729.
+            if let Some(t) = self.req(&p.f("typeOfPerson"), &party.type_of_person) {
+                if !CodeList::Cl729.contains(&t.to_string()) {
+                    self.sync_err(&p.f("typeOfPerson"), m::one_of(CodeList::Cl729.codes()));
+                }
+            }
+            if let Some(a) = self.req(&p.f("address"), &party.address) {
+                self.address(&p.f("address"), a, true);
+            }
+        } else if let Some(a) = &party.address {
+            self.address(&p.f("address"), a, false);
+        }
+        if kind == PartyKind::Representative {
+            if let Some(s) = &party.status {
+                self.code(&p.f("status"), s, CodeList::Cl094);
+            }
+        }
+        self.communications(&p.f("communication"), &party.communication);
+    }
+
+    fn document(&mut self, p: &P<'_>, d: &DocumentRef) {
+        self.req_str(&p.f("documentNumber"), &d.document_number, DOC_NUMBER);
+        if let Some(t) = self.req_str(&p.f("type"), &d.doc_type, DOC_TYPE) {
+            self.code(&p.f("type"), t, CodeList::Cl754);
+        }
+    }
+
+    fn place(&mut self, p: &P<'_>, place: &Place) {
+        self.opt_str(&p.f("location"), &place.location, LOCATION);
+        self.opt_str(&p.f("unloCode"), &place.unlo_code, UNLOCODE);
+        if let Some(a) = &place.address {
+            self.address(&p.f("address"), a, false);
+        }
+        // [D S10] without location and address, unloCode is required.
+        if place.location.is_none() && place.address.is_none() && place.unlo_code.is_none() {
+            self.biz(&p.f("unloCode"), m::UNLOCODE_REQUIRED);
+        }
+    }
+
+    fn equipment(&mut self, p: &P<'_>, list: &Option<Vec<TransportEquipment>>) {
+        for (i, e) in list.iter().flatten().enumerate() {
+            let pi = p.i(i);
+            if let Some(c) = &e.container_size_and_type {
+                self.code(&pi.f("containerSizeAndType"), c, CodeList::Cl710);
+            }
+            if let Some(c) = &e.container_packed_status {
+                self.code(&pi.f("containerPackedStatus"), c, CodeList::Cl709);
+            }
+            if let Some(c) = &e.container_supplier_type {
+                self.code(&pi.f("containerSupplierType"), c, CodeList::Cl711);
+            }
+            self.opt_str(
+                &pi.f("containerIdentificationNumber"),
+                &e.container_identification_number,
+                CONTAINER_ID,
+            );
+        }
+    }
+
+    fn container_indicator(&mut self, p: &P<'_>, v: &Option<u8>) {
+        // [D S15] required; CL708 0/1 ([I] reported with the S9 "Must be one
+        // of" text because the field is an integer enum).
+        if let Some(c) = self.req(p, v) {
+            if !CodeList::Cl708.contains(&c.to_string()) {
+                self.sync_err(p, m::one_of(CodeList::Cl708.codes()));
+            }
+        }
+    }
+
+    // -- transport ----------------------------------------------------------
+
+    fn transport(&mut self, t: &Transport) {
+        let r = ROOT;
+        self.req(&r.f("documentIssueDate"), &t.document_issue_date);
+        if let Some(rep) = &t.representative {
+            self.party(&r.f("representative"), rep, PartyKind::Representative);
+        }
+        if let Some(abtm) = self.req(
+            &r.f("activeBorderTransportMeans"),
+            &t.active_border_transport_means,
+        ) {
+            self.means(&r.f("activeBorderTransportMeans"), abtm);
+        }
+        if let Some(c) = self.req(&r.f("carrier"), &t.carrier) {
+            self.party(&r.f("carrier"), c, PartyKind::Carrier);
+        }
+        let office = r.f("customsOfficeOfFirstEntry");
+        if let Some(o) = self.req(&office, &t.customs_office_of_first_entry) {
+            let p = office.f("referenceNumber");
+            if let Some(code) = self.req_str(&p, &o.reference_number, OFFICE) {
+                // [D S10] must be a CL141 office.
+                if !CodeList::Cl141.contains(code) {
+                    self.biz(&p, m::CUSTOMS_OFFICE_INVALID);
+                }
+            }
+        }
+        // [D S27] both required since 2024-04-01.
+        let scheduled = self.req(
+            &r.f("scheduledDateAndTimeOfArrival"),
+            &t.scheduled_date_and_time_of_arrival,
+        );
+        let estimated = self.req(
+            &r.f("estimatedDateAndTimeOfArrival"),
+            &t.estimated_date_and_time_of_arrival,
+        );
+        // [D S27] estimated must equal scheduled on the first POST.
+        if let (Some(s), Some(e)) = (scheduled, estimated) {
+            if self.ctx.first_submission && s != e {
+                self.biz(
+                    &r.f("estimatedDateAndTimeOfArrival"),
+                    m::ESTIMATED_NOT_SCHEDULED,
+                );
+            }
+        }
+        let cml = r.f("consignmentMasterLevel");
+        for (i, c) in t.consignment_master_level.iter().flatten().enumerate() {
+            let pi = cml.i(i);
+            if let Some(d) = &c.transport_document_master_level {
+                self.document(&pi.f("transportDocumentMasterLevel"), d);
+            }
+            let chl = pi.f("consignmentHouseLevel");
+            for (j, h) in c.consignment_house_level.iter().flatten().enumerate() {
+                let pj = chl.i(j);
+                if let Some(d) = self.req(
+                    &pj.f("transportDocumentHouseLevel"),
+                    &h.transport_document_house_level,
+                ) {
+                    self.document(&pj.f("transportDocumentHouseLevel"), d);
+                }
+            }
+            if c.transport_document_master_level.is_none() && c.consignment_house_level.is_none() {
+                self.sync_err(
+                    &pi,
+                    m::at_least_one(&["transportDocumentMasterLevel", "consignmentHouseLevel"]),
+                );
+            }
+        }
+    }
+
+    fn means(&mut self, p: &P<'_>, a: &ActiveBorderTransportMeans) {
+        self.req_str(
+            &p.f("identificationNumber"),
+            &a.identification_number,
+            MEANS_ID,
+        );
+        if let Some(c) = self.req_str(
+            &p.f("typeOfIdentification"),
+            &a.type_of_identification,
+            TYPE_OF_ID,
+        ) {
+            self.code(&p.f("typeOfIdentification"), c, CodeList::Cl750);
+        }
+        if let Some(c) = self.req_str(
+            &p.f("typeOfMeansOfTransport"),
+            &a.type_of_means_of_transport,
+            MEANS_TYPE,
+        ) {
+            self.code(&p.f("typeOfMeansOfTransport"), c, CodeList::Cl751);
+        }
+        self.opt_str(
+            &p.f("conveyanceReferenceNumber"),
+            &a.conveyance_reference_number,
+            CONVEYANCE,
+        );
+        if let Some(c) = self.req_str(&p.f("countryCode"), &a.country_code, COUNTRY) {
+            self.country(&p.f("countryCode"), c);
+        }
+        if let Some(c) = self.req_str(&p.f("modeOfTransportCode"), &a.mode_of_transport_code, MODE)
+        {
+            self.code(&p.f("modeOfTransportCode"), c, CodeList::Cl018);
+        }
+        // [D S15] the driver is mandatory.
+        if let Some(o) = self.req(&p.f("operator"), &a.operator) {
+            self.req_str(&p.f("operator").f("name"), &o.name, NAME);
+            self.communications(&p.f("operator").f("communication"), &o.communication);
+        }
+    }
+
+    // -- master -------------------------------------------------------------
+
+    fn master(&mut self, mc: &MasterConsignment) {
+        let r = ROOT;
+        self.req(&r.f("documentIssueDate"), &mc.document_issue_date);
+        if let Some(rep) = &mc.representative {
+            self.party(&r.f("representative"), rep, PartyKind::Representative);
+        }
+        let p = r.f("consignmentMasterLevel");
+        let Some(c) = self.req(&p, &mc.consignment_master_level) else {
+            return;
+        };
+        self.container_indicator(&p.f("containerIndicator"), &c.container_indicator);
+        if let Some(n) = self.req(&p.f("grossMass"), &c.gross_mass) {
+            self.digits(&p.f("grossMass"), n, MASS_DIGITS);
+        }
+        if let Some(carrier) = self.req(&p.f("carrier"), &c.carrier) {
+            self.party(&p.f("carrier"), carrier, PartyKind::Carrier);
+        }
+        if let Some(x) = self.req(&p.f("consignor"), &c.consignor) {
+            self.party(&p.f("consignor"), x, PartyKind::Trader);
+        }
+        if let Some(x) = self.req(&p.f("consignee"), &c.consignee) {
+            self.party(&p.f("consignee"), x, PartyKind::Trader);
+        }
+        if let Some(d) = self.req(
+            &p.f("transportDocumentMasterLevel"),
+            &c.transport_document_master_level,
+        ) {
+            self.document(&p.f("transportDocumentMasterLevel"), d);
+        }
+        self.equipment(&p.f("transportEquipment"), &c.transport_equipment);
+        if let Some(h) = &c.consignment_house_level {
+            let chl = p.f("consignmentHouseLevel");
+            let rp = chl.f("receptacle");
+            for (i, rec) in h.receptacle.iter().flatten().enumerate() {
+                let rpi = rp.i(i);
+                let ri = rpi.f("receptacleIdentificationNumber");
+                for (j, id) in rec
+                    .receptacle_identification_number
+                    .iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    self.req_str(&ri.i(j), &Some(id.clone()), RECEPTACLE);
+                }
+            }
+        }
+        if let Some(pl) = &c.place_of_loading {
+            self.place(&p.f("placeOfLoading"), pl);
+        }
+        if let Some(pl) = &c.place_of_unloading {
+            self.place(&p.f("placeOfUnloading"), pl);
+        }
+    }
+
+    // -- house --------------------------------------------------------------
+
+    fn house(&mut self, h: &HouseConsignment) {
+        let r = ROOT;
+        self.req(&r.f("documentIssueDate"), &h.document_issue_date);
+        if let Some(rep) = &h.representative {
+            self.party(&r.f("representative"), rep, PartyKind::Representative);
+        }
+        let p = r.f("consignmentHouseLevel");
+        let Some(c) = self.req(&p, &h.consignment_house_level) else {
+            return;
+        };
+        self.opt_str(
+            &p.f("receptacleIdentificationNumber"),
+            &c.receptacle_identification_number,
+            RECEPTACLE,
+        );
+        if let Some(t) = &c.transport_level {
+            self.opt_str(
+                &p.f("tranportLevel").f("carrierIdentificationNumber"),
+                &t.carrier_identification_number,
+                CARRIER_LINK,
+            );
+        }
+        self.container_indicator(&p.f("containerIndicator"), &c.container_indicator);
+        if let Some(n) = self.req(&p.f("totalGrossMass"), &c.total_gross_mass) {
+            self.digits(&p.f("totalGrossMass"), n, MASS_DIGITS);
+        }
+        // [D S26] numberOfPackages and goodsDescription are new required fields in v2.
+        if let Some(n) = self.req(&p.f("numberOfPackages"), &c.number_of_packages) {
+            self.digits(&p.f("numberOfPackages"), n, COUNT_DIGITS);
+        }
+        self.req_str(
+            &p.f("goodsDescription"),
+            &c.goods_description,
+            GOODS_DESCRIPTION,
+        );
+        if let Some(d) = self.req(
+            &p.f("transportDocumentHouseLevel"),
+            &c.transport_document_house_level,
+        ) {
+            self.document(&p.f("transportDocumentHouseLevel"), d);
+        }
+        if let Some(mref) = &c.consignment_master_level {
+            let mp = p.f("consignmentMasterLevel");
+            self.opt_str(
+                &mp.f("carrierIdentificationNumber"),
+                &mref.carrier_identification_number,
+                CARRIER_LINK,
+            );
+            if let Some(d) = &mref.transport_document_master_level {
+                self.document(&mp.f("transportDocumentMasterLevel"), d);
+            }
+        }
+        if let Some(x) = self.req(&p.f("consignor"), &c.consignor) {
+            self.party(&p.f("consignor"), x, PartyKind::Trader);
+        }
+        if let Some(x) = self.req(&p.f("consignee"), &c.consignee) {
+            self.party(&p.f("consignee"), x, PartyKind::Trader);
+        }
+        if let Some(pl) = &c.place_of_acceptance {
+            self.place(&p.f("placeOfAcceptance"), pl);
+        }
+        if let Some(pl) = &c.place_of_delivery {
+            self.place(&p.f("placeOfDelivery"), pl);
+        }
+        self.equipment(&p.f("transportEquipment"), &c.transport_equipment);
+        self.procedure_rules(&p, c);
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn procedure_rules(&mut self, p: &P<'_>, c: &crate::road::HouseConsignmentLevel) {
+        let block = c.import_procedure.as_ref();
+        let ipp = p.f("importProcedure");
+        let procedure = match block {
+            Some(b) => {
+                let pp = ipp.f("importProcedure");
+                match &b.import_procedure {
+                    None => {
+                        // [D S28] importProcedure.importProcedure is required.
+                        self.sync_err(&pp, m::NOT_BLANK);
+                        None
+                    }
+                    Some(ip) if ip.as_str().trim().is_empty() => {
+                        self.sync_err(&pp, m::NOT_BLANK);
+                        None
+                    }
+                    Some(ip) => {
+                        self.size(&pp, ip.as_str(), 1, 35);
+                        if !ip.is_known() {
+                            // [D S10] code-list check.
+                            self.biz(&pp, m::invalid_code(&ImportProcedure::known_codes()));
+                        }
+                        Some(ip)
+                    }
+                }
+            }
+            None => None,
+        };
+        let outgoing = block.and_then(|b| b.outgoing_procedure.as_ref());
+        if let Some(o) = outgoing {
+            self.size(&ipp.f("outgoingProcedure"), o.as_str(), 1, 35);
+            if !o.is_known() {
+                // [D S10] "When field is provided, it has to be one of ...".
+                self.biz(
+                    &ipp.f("outgoingProcedure"),
+                    m::outgoing_procedure_codes(&OutgoingProcedure::known_codes()),
+                );
+            }
+        }
+
+        let docs = c.previous_documents.as_deref().unwrap_or_default();
+        let pdp = p.f("previousDocuments");
+        // [D S10] previousDocuments need an importProcedure.
+        if !docs.is_empty() && procedure.is_none() && block.is_none() {
+            self.biz(&ipp, m::IMPORT_PROCEDURE_REQUIRED);
+        }
+        let cude_allowed = matches!(
+            procedure,
+            None | Some(
+                ImportProcedure::ImmediateReleaseImport
+                    | ImportProcedure::CustomsDeclaration
+                    | ImportProcedure::WarehouseRelease
+            )
+        );
+        let mut cude_count = 0;
+        let mut seen_refs: HashSet<&str> = HashSet::new();
+        let mut seen_cudes: HashSet<(&str, &str, &str)> = HashSet::new();
+        let mut has_complete_cude = false;
+        let has_ref = |t: &str| {
+            docs.iter().any(|d| {
+                d.type_of_reference.as_deref() == Some(t)
+                    && d.reference_number.as_deref().is_some_and(|r| !r.is_empty())
+            })
+        };
+        let has_n820 = has_ref("N820");
+        let has_retr = has_ref("RETR");
+        let gonu = docs
+            .iter()
+            .find(|d| d.type_of_reference.as_deref() == Some("GONU"));
+        for (i, d) in docs.iter().enumerate() {
+            let pi = pdp.i(i);
+            let t = self.req_str(&pi.f("typeOfReference"), &d.type_of_reference, PREV_TYPE);
+            if let Some(t) = t {
+                if !crate::codes::is_previous_document_type(t) {
+                    self.biz(
+                        &pi.f("typeOfReference"),
+                        m::invalid_code(&previous_document_types()),
+                    );
+                }
+            }
+            let reference = self.opt_str(&pi.f("referenceNumber"), &d.reference_number, PREV_REF);
+            let declarant = self.opt_str(&pi.f("declarantNumber"), &d.declarant_number, DECLARANT);
+            let seq = self.opt_str(&pi.f("sequenceNumber"), &d.sequence_number, SEQUENCE);
+            let date = d.declaration_date.as_deref();
+            if let Some(dt) = date {
+                if !is_iso_date(dt) {
+                    self.sync_err(&pi.f("declarationDate"), m::DATE);
+                }
+            }
+            let is_cude = t == Some("CUDE");
+            if is_cude {
+                cude_count += 1;
+                // [D S10] CUDE needs all three declaration-id fields.
+                for (name, val) in [
+                    ("declarantNumber", declarant),
+                    ("declarationDate", date),
+                    ("sequenceNumber", seq),
+                ] {
+                    if val.is_none_or(str::is_empty) {
+                        self.biz(&pi.f(name), m::CUDE_FIELD_REQUIRED);
+                    }
+                }
+                if let (Some(a), Some(b), Some(s)) = (declarant, date, seq) {
+                    has_complete_cude = true;
+                    // [D S10] duplicate CUDE.
+                    if !seen_cudes.insert((a, b, s)) {
+                        self.biz(&pi, m::duplicate_cude(a, b, s));
+                    }
+                    // Playground: TVINN ids come from a static list [D S13].
+                    if let Some(fx) = &self.ctx.playground {
+                        let known = fx
+                            .tvinn_declarations
+                            .iter()
+                            .any(|(x, y, z)| x == a && y == b && z == s);
+                        if !known {
+                            self.incomplete(
+                                IncompleteDocumentationReason::CannotVerifyCudeDocumentation,
+                            );
+                        }
+                    }
+                }
+            } else if t.is_some() && reference.is_none_or(str::is_empty) {
+                // [D S10] non-CUDE references need referenceNumber.
+                self.biz(&pi.f("referenceNumber"), m::REFERENCE_NUMBER_REQUIRED);
+            }
+            if !cude_allowed {
+                // [D S10] CUDE fields only with a procedure that takes a
+                // declaration. S10 names only IMMEDIATE_RELEASE_IMPORT; S1's
+                // tables and S13 example 8 also use CUDE with
+                // CUSTOMS_DECLARATION and WAREHOUSE_RELEASE, so those pass.
+                let name = procedure.map(ImportProcedure::as_str).unwrap_or_default();
+                for (field, val) in [
+                    ("sequenceNumber", seq),
+                    ("declarantNumber", declarant),
+                    ("declarationDate", date),
+                ] {
+                    if val.is_some() {
+                        self.biz(&pi.f(field), m::cude_field_not_allowed(name));
+                    }
+                }
+            }
+            if let Some(rn) = reference.filter(|r| !r.is_empty()) {
+                // [D S10] duplicate referenceNumber.
+                if !seen_refs.insert(rn) {
+                    self.biz(&pi.f("referenceNumber"), m::duplicate_reference(rn));
+                }
+                if t == Some("N820") {
+                    // [D S10] N820 not allowed with outgoing EXP.
+                    if outgoing == Some(&OutgoingProcedure::Exp) {
+                        self.biz(&pi.f("typeOfReference"), m::N820_WITH_EXP);
+                    }
+                    // [D S13] playground NCTS rule.
+                    if self.ctx.playground.is_some() && !PlaygroundFixtures::ncts_reference_ok(rn) {
+                        self.biz(&pi.f("referenceNumber"), m::N820_WRONG_STATE);
+                    }
+                }
+            } else if t == Some("N820") && outgoing == Some(&OutgoingProcedure::Exp) {
+                self.biz(&pi.f("typeOfReference"), m::N820_WITH_EXP);
+            }
+        }
+        if cude_count > 1 {
+            // [D S10] one CUDE only.
+            self.biz(&pdp, m::ONE_CUDE_ONLY);
+        }
+
+        // exportFromEU
+        let exports = c.export_from_eu.as_deref().unwrap_or_default();
+        let ep = p.f("exportFromEU");
+        if !exports.is_empty() && outgoing == Some(&OutgoingProcedure::Tra) {
+            // [D S10] no exports with outgoing TRA.
+            self.biz(&ep, m::EXPORT_WITH_TRA);
+        }
+        let mut seen_exports: HashSet<&str> = HashSet::new();
+        let mut has_export = false;
+        for (i, e) in exports.iter().enumerate() {
+            let pi = ep.i(i);
+            let ty = self.req(&pi.f("typeOfExport"), &e.type_of_export);
+            if let Some(ty) = ty {
+                if !ty.is_known() {
+                    self.biz(
+                        &pi.f("typeOfExport"),
+                        m::invalid_code(&TypeOfExport::known_codes()),
+                    );
+                }
+            }
+            let id = match e.export_id.as_deref() {
+                Some(s) if !s.trim().is_empty() => Some(s),
+                _ => {
+                    self.sync_err(&pi.f("exportId"), m::NOT_BLANK);
+                    None
+                }
+            };
+            if let (Some(ty), Some(id)) = (ty, id) {
+                has_export |= ty.is_known();
+                // [D S10, S12 TB_EXPORTTYPE] id format per type.
+                if ty.is_known() && !export_id_ok(ty, id) {
+                    self.biz(&pi.f("exportId"), m::export_id_format(ty.as_str()));
+                }
+                // [D S10] duplicate exportId.
+                if !seen_exports.insert(id) {
+                    self.biz(&pi.f("exportId"), m::duplicate_export(id));
+                }
+            }
+        }
+
+        // goodsItem (VOEC)
+        let items = c.goods_item.as_deref();
+        let gp = p.f("goodsItem");
+        let is_voec = procedure == Some(&ImportProcedure::ImmediateReleaseVoec);
+        if items.is_some_and(|v| !v.is_empty()) && !is_voec {
+            // [D S10] goodsItem only with IMMEDIATE_RELEASE_VOEC.
+            self.biz(&gp, m::GOODS_ITEM_NOT_VOEC);
+        }
+        let mut voec_complete = items.is_some_and(|v| !v.is_empty());
+        for (i, g) in items.unwrap_or_default().iter().enumerate() {
+            voec_complete &= self.goods_item(&gp.i(i), g);
+        }
+
+        // GONU deadline [D S1].
+        if procedure == Some(&ImportProcedure::WarehouseRelease)
+            && gonu.is_some()
+            && self.ctx.now >= GONU_DEADLINE
+        {
+            self.biz(&ipp.f("importProcedure"), m::GONU_EXPIRED);
+        }
+
+        // Missing documentation -> INCOMPLETE, per S1's procedure tables and
+        // the IncompleteDocumentationReason code list [D S1, S12].
+        use IncompleteDocumentationReason as R;
+        match procedure {
+            Some(ImportProcedure::ImmediateReleaseImport | ImportProcedure::CustomsDeclaration) => {
+                if !has_complete_cude {
+                    self.incomplete(R::IncompleteCudeDocumentation);
+                }
+            }
+            Some(ImportProcedure::WarehouseRelease) => match gonu {
+                Some(g) if g.reference_number.as_deref().is_none_or(str::is_empty) => {
+                    self.incomplete(R::IncompleteGonuDocumentation);
+                }
+                Some(_) => {}
+                None => {
+                    if !has_complete_cude {
+                        self.incomplete(R::IncompleteCudeDocumentation);
+                    }
+                }
+            },
+            Some(ImportProcedure::TransitImport) => {
+                if !has_n820 {
+                    self.incomplete(R::IncompleteTraDocumentation);
+                }
+            }
+            Some(ImportProcedure::TransitRelease) => {
+                if !has_retr {
+                    self.incomplete(R::IncompleteTraDocumentation);
+                }
+            }
+            Some(ImportProcedure::ImmediateReleaseVoec) => {
+                if !voec_complete {
+                    self.incomplete(R::IncompleteVoecDocumentation);
+                }
+            }
+            Some(ImportProcedure::AtaCarnet) => {
+                if !has_ref("N955") {
+                    self.incomplete(R::IncompleteDocumentation);
+                }
+            }
+            Some(ImportProcedure::TirCarnet) => {
+                if !has_ref("N952") {
+                    self.incomplete(R::IncompleteDocumentation);
+                }
+            }
+            Some(ImportProcedure::NatoForm302) => {
+                if !has_ref("C624") {
+                    self.incomplete(R::IncompleteDocumentation);
+                }
+            }
+            _ => {}
+        }
+        if matches!(
+            outgoing,
+            Some(OutgoingProcedure::Exp | OutgoingProcedure::Tre)
+        ) && !has_export
+        {
+            self.incomplete(R::IncompleteExpDocumentation);
+        }
+        if matches!(
+            outgoing,
+            Some(OutgoingProcedure::Tra | OutgoingProcedure::Tre)
+        ) && !has_n820
+        {
+            self.incomplete(R::IncompleteTraDocumentation);
+        }
+    }
+
+    /// Checks one VOEC goods item; returns whether it is complete.
+    fn goods_item(&mut self, p: &P<'_>, g: &GoodsItem) -> bool {
+        let mut complete = true;
+        match &g.item_amount_invoiced_voec {
+            Some(a) => {
+                let ap = p.f("itemAmountInvoicedVOEC");
+                if let Some(v) = self.req(&ap.f("value"), &a.value) {
+                    self.digits(&ap.f("value"), v, AMOUNT_DIGITS);
+                    // [D S10] VOEC limit: NOK 3000 per item. We compare the
+                    // invoiced `value` itself ([I]: whether Toll divides by
+                    // numberOfItems is not documented).
+                    if v.as_f64().is_some_and(|x| x > VOEC_LIMIT_NOK) {
+                        self.biz(&ap.f("value"), m::VOEC_OVER_LIMIT);
+                    }
+                }
+                match &a.number_of_items {
+                    Some(n) => self.digits(&ap.f("numberOfItems"), n, COUNT_DIGITS),
+                    None => complete = false,
+                }
+            }
+            None => complete = false,
+        }
+        match &g.commodity_code_voec {
+            Some(cc) => {
+                self.req_str(
+                    &p.f("commodityCodeVOEC").f("harmonizedSystemSubheadingCode"),
+                    &cc.harmonized_system_subheading_code,
+                    HS,
+                );
+            }
+            None => complete = false,
+        }
+        match &g.additional_fiscal_references {
+            Some(fr) => {
+                let fp = p.f("additionalFiscalReferences");
+                if let Some(vat) = self.req_str(
+                    &fp.f("vatIdentificationNumber"),
+                    &fr.vat_identification_number,
+                    VAT,
+                ) {
+                    // [D S10, S13] only known VOEC numbers (playground list).
+                    if let Some(fx) = &self.ctx.playground {
+                        if !fx.voec_numbers.iter().any(|x| x == vat) {
+                            self.biz(&fp.f("vatIdentificationNumber"), m::VOEC_UNKNOWN);
+                        }
+                    }
+                }
+                if let Some(role) = self.opt_str(&fp.f("role"), &fr.role, FISCAL_ROLE) {
+                    self.code(&fp.f("role"), role, CodeList::Cl756);
+                }
+            }
+            None => complete = false,
+        }
+        complete
+    }
+
+    // -- relation and delete -------------------------------------------------
+
+    fn relation(&mut self, r: &Relation) {
+        let root = ROOT;
+        self.req_str(&root.f("representative"), &r.representative, PARTY_ID);
+        for (tf, rf, ty, reference) in [
+            (
+                "parentObjectType",
+                "parentObjectReference",
+                &r.parent_object_type,
+                &r.parent_object_reference,
+            ),
+            (
+                "childObjectType",
+                "childObjectReference",
+                &r.child_object_type,
+                &r.child_object_reference,
+            ),
+        ] {
+            if let Some(t) = self.req(&root.f(tf), ty) {
+                if !t.is_known() {
+                    self.sync_err(
+                        &root.f(tf),
+                        m::one_of(&crate::codes::ObjectType::known_codes()),
+                    );
+                }
+            }
+            if let Some(mrn) = self.req_str(&root.f(rf), reference, MRN_LEN) {
+                if mrn.chars().count() == 18 && Mrn::parse(mrn).is_err() {
+                    // [I] Toll documents no MRN syntax rule or text; an MRN
+                    // of the wrong shape can never match, so report it with
+                    // the S10 "Invalid MRN format" wording.
+                    self.biz(&root.f(rf), "Invalid MRN format");
+                }
+            }
+        }
+    }
+
+    fn delete(&mut self, d: &DeleteBody) {
+        let root = ROOT;
+        self.req(&root.f("documentIssueDate"), &d.document_issue_date);
+        if let Some(rep) = &d.representative {
+            self.party(&root.f("representative"), rep, PartyKind::Representative);
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PartyKind {
+    Carrier,
+    Representative,
+    Trader,
+}
+
+fn digits_ok(s: &str, int: usize, frac: usize) -> bool {
+    let s = s.trim_start_matches('-');
+    let (i, f) = s.split_once('.').unwrap_or((s, ""));
+    let i = i.trim_start_matches('0');
+    let f = f.trim_end_matches('0');
+    i.len() <= int && f.len() <= frac
+}
+
+fn is_iso_date(s: &str) -> bool {
+    time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).is_ok()
+        && s.len() == 10
+}
+
+/// Export id formats per TB_EXPORTTYPE [D S12]:
+/// AES 18 characters (read as an MRN: `YY` + country + 14 alphanumerics, [I]);
+/// EUEIR up to 35 characters; EIDR 18 characters, 1–2 digits, 3–4 `SE`,
+/// 16–17 `AE`.
+fn export_id_ok(ty: &TypeOfExport, id: &str) -> bool {
+    match ty {
+        TypeOfExport::AesExport => Mrn::parse(id).is_ok(),
+        TypeOfExport::EueirExport => (1..=35).contains(&id.chars().count()),
+        TypeOfExport::EidrExport => {
+            let b = id.as_bytes();
+            b.len() == 18
+                && b.iter().all(u8::is_ascii_alphanumeric)
+                && b[..2].iter().all(u8::is_ascii_digit)
+                && &b[2..4] == b"SE"
+                && &b[15..17] == b"AE"
+        }
+        TypeOfExport::Other(_) => false,
+    }
+}
+
+/// Exposed for tests of the instant rule: whether `s` is Toll's instant format.
+pub fn is_toll_instant(s: &str) -> bool {
+    TollInstant::parse(s).is_ok()
+}
