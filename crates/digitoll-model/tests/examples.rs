@@ -65,8 +65,20 @@ fn serialize_message(msg: &digitoll_model::Message) -> Value {
 #[test]
 fn there_are_enough_examples() {
     let files = example_files();
-    assert!(files.iter().filter(|(n, _)| n.starts_with("valid-")).count() >= 8);
-    assert!(files.iter().filter(|(n, _)| !n.starts_with("valid-")).count() >= 10);
+    assert!(
+        files
+            .iter()
+            .filter(|(n, _)| n.starts_with("valid-"))
+            .count()
+            >= 8
+    );
+    assert!(
+        files
+            .iter()
+            .filter(|(n, _)| !n.starts_with("valid-"))
+            .count()
+            >= 10
+    );
 }
 
 #[test]

@@ -360,7 +360,12 @@ pub fn validate_json(
                 } else {
                     inner
                 };
-                structural.push(SyncValidationError::new(render_segments(&segments), error));
+                let field = render_segments(&segments);
+                // A non-optional element that failed is nulled and then
+                // fails again as null at the same path: report it once.
+                if structural.last().is_none_or(|s| s.field != field) {
+                    structural.push(SyncValidationError::new(field, error));
+                }
                 if !null_out(&mut value, &segments) {
                     // Nothing left to remove (the root itself failed).
                     return Err(MalformedJson {
