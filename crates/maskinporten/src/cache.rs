@@ -136,7 +136,9 @@ pub(crate) struct TokenCache {
 
 impl TokenCache {
     pub(crate) fn new(capacity: usize, epoch: Instant) -> Self {
-        let shard_count = 16usize;
+        // Small caches use one shard so the bound is exact; large ones spread
+        // keys over 16 shards to keep lock contention low.
+        let shard_count = if capacity >= 1024 { 16usize } else { 1 };
         let shards = (0..shard_count)
             .map(|_| RwLock::new(HashMap::default()))
             .collect();

@@ -703,11 +703,12 @@ impl MaskinportenClient {
             })
         })?;
         if (200..300).contains(&status) {
-            let parsed: TokenResponse = serde_json::from_slice(&bytes).map_err(|e| {
+            let mut de = serde_json::Deserializer::from_slice(&bytes);
+            let parsed: TokenResponse = serde_path_to_error::deserialize(&mut de).map_err(|e| {
                 plain(Error::InvalidResponse {
                     url: url.to_owned(),
                     status,
-                    reason: format!("token response: {e}"),
+                    reason: format!("token response field '{}': {}", e.path(), e.inner()),
                     body: RawBody::new(&bytes, true),
                 })
             })?;

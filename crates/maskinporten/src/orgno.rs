@@ -151,7 +151,7 @@ mod tests {
                     .zip(WEIGHTS)
                     .map(|(d, w)| u32::from(d - b'0') * w)
                     .sum();
-                s % 11 == 0
+                s.is_multiple_of(11)
             })
             .expect("some prefix has a sum divisible by 11");
         assert!(OrgNumber::parse(&format!("{found}0")).is_ok());

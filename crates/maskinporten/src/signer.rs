@@ -637,11 +637,11 @@ impl Signer for RsaSigner {
     }
 }
 
+/// A PKCS#8 private key (wiped on drop) and its certificate chain, leaf first.
+type KeyAndChain = (Zeroizing<Vec<u8>>, Vec<Vec<u8>>);
+
 /// Opens a PKCS#12 file and returns the PKCS#8 key and the chain (leaf first).
-fn read_pkcs12(
-    p12: &[u8],
-    password: &SecretString,
-) -> Result<(Zeroizing<Vec<u8>>, Vec<Vec<u8>>), KeyError> {
+fn read_pkcs12(p12: &[u8], password: &SecretString) -> Result<KeyAndChain, KeyError> {
     use p12_keystore::{KeyStore, KeyStoreEntry, Pkcs12ImportPolicy};
     let store = KeyStore::from_pkcs12(p12, password.expose_secret(), Pkcs12ImportPolicy::Relaxed)
         .map_err(|e| {
@@ -664,8 +664,7 @@ fn read_pkcs12(
             _ => None,
         })
         .collect();
-    loop {
-        let Some(last) = certs.last() else { break };
+    while let Some(last) = certs.last() {
         let Ok(last) = p12_keystore::Certificate::from_der(last) else {
             break;
         };
