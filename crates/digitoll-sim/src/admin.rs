@@ -50,13 +50,22 @@ use crate::{SimControl, SimError};
 /// Routes under `/sim/`.
 pub(crate) fn routes() -> Router<Arc<SimState>> {
     Router::new()
-        .route("/sim/organisations", get(list_organisations).post(add_organisation))
+        .route(
+            "/sim/organisations",
+            get(list_organisations).post(add_organisation),
+        )
         .route("/sim/clients", get(list_clients).post(add_client))
         .route("/sim/clients/{client_id}", delete(remove_client))
         .route("/sim/scope-grants", get(list_grants).post(add_grant))
-        .route("/sim/delegations", get(list_delegations).post(add_delegation))
+        .route(
+            "/sim/delegations",
+            get(list_delegations).post(add_delegation),
+        )
         .route("/sim/clock", get(get_clock).put(set_clock))
-        .route("/sim/faults", get(list_faults).post(add_fault).delete(clear_faults))
+        .route(
+            "/sim/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
         .route("/sim/faults/seed", put(seed_faults))
         .route("/sim/faults/{id}", delete(remove_fault))
         .route("/sim/requests", get(list_requests).delete(clear_requests))
@@ -70,7 +79,11 @@ struct AdminError(StatusCode, String);
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
-        let error = if self.0 == StatusCode::NOT_FOUND { "not_found" } else { "invalid_input" };
+        let error = if self.0 == StatusCode::NOT_FOUND {
+            "not_found"
+        } else {
+            "invalid_input"
+        };
         (self.0, Json(json!({"error": error, "message": self.1}))).into_response()
     }
 }
@@ -92,7 +105,10 @@ fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, AdminError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        AdminError(StatusCode::BAD_REQUEST, format!("request body at {path}: {}", e.inner()))
+        AdminError(
+            StatusCode::BAD_REQUEST,
+            format!("request body at {path}: {}", e.inner()),
+        )
     })
 }
 
@@ -128,7 +144,10 @@ async fn remove_client(State(s): State<Arc<SimState>>, Path(id): Path<String>) -
     if control(s).remove_client(&id) {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
-        Err(AdminError(StatusCode::NOT_FOUND, format!("client_id {id:?} is not registered")))
+        Err(AdminError(
+            StatusCode::NOT_FOUND,
+            format!("client_id {id:?} is not registered"),
+        ))
     }
 }
 
@@ -215,12 +234,17 @@ async fn add_fault(State(s): State<Arc<SimState>>, body: Bytes) -> AdminResult {
     let mut fault = req.fault;
     if let Some(secs) = req.for_secs {
         if !(secs.is_finite() && secs >= 0.0) {
-            return Err(AdminError(StatusCode::BAD_REQUEST, format!("for_secs: {secs} is not a duration")));
+            return Err(AdminError(
+                StatusCode::BAD_REQUEST,
+                format!("for_secs: {secs} is not a duration"),
+            ));
         }
         let d = Duration::seconds_f64(secs);
         fault.until = Some(match req.clock {
             ClockKind::Sim => FaultUntil::Sim { at: c.now() + d },
-            ClockKind::Wall => FaultUntil::Wall { at: OffsetDateTime::now_utc() + d },
+            ClockKind::Wall => FaultUntil::Wall {
+                at: OffsetDateTime::now_utc() + d,
+            },
         });
     }
     let id = c.try_add_fault(fault)?;
@@ -236,7 +260,10 @@ async fn remove_fault(State(s): State<Arc<SimState>>, Path(id): Path<u64>) -> Ad
     if control(s).remove_fault(id) {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
-        Err(AdminError(StatusCode::NOT_FOUND, format!("fault {id} does not exist")))
+        Err(AdminError(
+            StatusCode::NOT_FOUND,
+            format!("fault {id} does not exist"),
+        ))
     }
 }
 
@@ -301,7 +328,12 @@ async fn issue_certificate(State(s): State<Arc<SimState>>, body: Bytes) -> Admin
         s.ca.try_issue_business_certificate(&req.org_no, &req.name, opts, None)
     })
     .await
-    .map_err(|e| AdminError(StatusCode::INTERNAL_SERVER_ERROR, format!("certificate task: {e}")))??;
+    .map_err(|e| {
+        AdminError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("certificate task: {e}"),
+        )
+    })??;
     Ok((
         StatusCode::CREATED,
         Json(json!({

@@ -9,8 +9,8 @@
 use std::fmt;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue, IsCa, Issuer,
-    KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
 };
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -285,9 +285,9 @@ impl TestCa {
             .iter()
             .enumerate()
             .map(|(i, der)| {
-                X509Certificate::from_der(der)
-                    .map(|(_, c)| c)
-                    .map_err(|e| ChainError::Malformed(format!("x5c[{i}] is not a DER certificate: {e}")))
+                X509Certificate::from_der(der).map(|(_, c)| c).map_err(|e| {
+                    ChainError::Malformed(format!("x5c[{i}] is not a DER certificate: {e}"))
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let Some(leaf) = certs.first() else {
@@ -296,12 +296,18 @@ impl TestCa {
         for (i, pair) in certs.windows(2).enumerate() {
             let (child, parent) = (&pair[0], &pair[1]);
             if !parent.is_ca() {
-                return Err(ChainError::Untrusted(format!("x5c[{}] is not a CA certificate", i + 1)));
+                return Err(ChainError::Untrusted(format!(
+                    "x5c[{}] is not a CA certificate",
+                    i + 1
+                )));
             }
             if child.issuer() != parent.subject()
                 || child.verify_signature(Some(parent.public_key())).is_err()
             {
-                return Err(ChainError::Untrusted(format!("x5c[{i}] is not signed by x5c[{}]", i + 1)));
+                return Err(ChainError::Untrusted(format!(
+                    "x5c[{i}] is not signed by x5c[{}]",
+                    i + 1
+                )));
             }
         }
         let last = certs.last().unwrap_or(leaf);
@@ -309,11 +315,16 @@ impl TestCa {
             if self.anchored_in(env.other(), last) {
                 return Err(ChainError::OtherEnvironment);
             }
-            return Err(ChainError::Untrusted("the chain does not lead to a trusted root".into()));
+            return Err(ChainError::Untrusted(
+                "the chain does not lead to a trusted root".into(),
+            ));
         }
         for (i, cert) in certs.iter().enumerate() {
             let validity = cert.validity();
-            let (nb, na) = (validity.not_before.to_datetime(), validity.not_after.to_datetime());
+            let (nb, na) = (
+                validity.not_before.to_datetime(),
+                validity.not_after.to_datetime(),
+            );
             if now < nb || now > na {
                 return Err(ChainError::Expired(format!(
                     "x5c[{i}] is valid from {nb} to {na}, not at {now}"
@@ -325,7 +336,9 @@ impl TestCa {
         let is_rsa = leaf.public_key().algorithm.algorithm
             == x509_parser::oid_registry::OID_PKCS1_RSAENCRYPTION;
         if !is_rsa {
-            return Err(ChainError::Untrusted("the leaf key is not an RSA key".into()));
+            return Err(ChainError::Untrusted(
+                "the leaf key is not an RSA key".into(),
+            ));
         }
         Ok(VerifiedLeaf {
             org_no,
@@ -336,15 +349,18 @@ impl TestCa {
     /// True if `cert` is one of `env`'s CA certificates or is signed by one of them.
     fn anchored_in(&self, env: CertEnvironment, cert: &X509Certificate<'_>) -> bool {
         let h = self.hierarchy(env);
-        [&h.root_der, &h.intermediate_der].into_iter().any(|anchor_der| {
-            if anchor_der.as_slice() == cert.as_raw() {
-                return true;
-            }
-            let Ok((_, anchor)) = X509Certificate::from_der(anchor_der) else {
-                return false;
-            };
-            cert.issuer() == anchor.subject() && cert.verify_signature(Some(anchor.public_key())).is_ok()
-        })
+        [&h.root_der, &h.intermediate_der]
+            .into_iter()
+            .any(|anchor_der| {
+                if anchor_der.as_slice() == cert.as_raw() {
+                    return true;
+                }
+                let Ok((_, anchor)) = X509Certificate::from_der(anchor_der) else {
+                    return false;
+                };
+                cert.issuer() == anchor.subject()
+                    && cert.verify_signature(Some(anchor.public_key())).is_ok()
+            })
     }
 }
 
@@ -377,7 +393,9 @@ fn certificate_org_no(cert: &X509Certificate<'_>) -> Option<String> {
     let attr = |oid: &[u64]| {
         subject.iter_attributes().find_map(|a| {
             let arcs: Vec<u64> = a.attr_type().iter()?.collect();
-            (arcs == oid).then(|| a.as_str().ok().map(str::to_owned)).flatten()
+            (arcs == oid)
+                .then(|| a.as_str().ok().map(str::to_owned))
+                .flatten()
         })
     };
     if let Some(v) = attr(OID_ORGANIZATION_IDENTIFIER)

@@ -99,7 +99,11 @@ pub(crate) fn install(control: &SimControl, key: &RsaPrivateKey) -> Result<DemoS
 }
 
 /// Writes `demo-client.json`, `demo-key.pem` (0600) and `demo-cert-chain.pem` into `dir`.
-pub(crate) fn write_credentials(control: &SimControl, demo: &DemoSetup, dir: &Path) -> Result<(), SimError> {
+pub(crate) fn write_credentials(
+    control: &SimControl,
+    demo: &DemoSetup,
+    dir: &Path,
+) -> Result<(), SimError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| SimError::Io { path, source }

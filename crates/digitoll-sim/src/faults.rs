@@ -114,7 +114,12 @@ impl Fault {
 
     /// Answers 503 (combine with [`Fault::until_sim`]/[`Fault::until_wall`] for a timed outage).
     pub fn outage(path_prefix: impl Into<String>) -> Self {
-        Self::new(path_prefix, FaultKind::Outage { retry_after_secs: None })
+        Self::new(
+            path_prefix,
+            FaultKind::Outage {
+                retry_after_secs: None,
+            },
+        )
     }
 
     /// Answers 429 with `Retry-After: retry_after_secs`.
@@ -288,7 +293,12 @@ impl FaultSet {
     }
 
     /// Decides what happens to a request, consuming counts of the faults that fire.
-    pub(crate) fn decide(&self, method: &str, path: &str, sim_now: OffsetDateTime) -> FaultDecision {
+    pub(crate) fn decide(
+        &self,
+        method: &str,
+        path: &str,
+        sim_now: OffsetDateTime,
+    ) -> FaultDecision {
         let mut decision = FaultDecision::default();
         if path.starts_with("/sim/") {
             return decision;
@@ -310,7 +320,9 @@ impl FaultSet {
             {
                 continue;
             }
-            decision.fired.push(format!("#{} {}", active.id, label(&fault.kind)));
+            decision
+                .fired
+                .push(format!("#{} {}", active.id, label(&fault.kind)));
             match fault.kind {
                 FaultKind::Latency { millis } => {
                     decision.latency += StdDuration::from_millis(millis);
@@ -354,9 +366,15 @@ mod tests {
         let set = FaultSet::new(1);
         set.add(Fault::status("/token", 500).times(2));
         let now = OffsetDateTime::now_utc();
-        assert_eq!(set.decide("POST", "/token", now).action, Some(FaultAction::Status(500)));
+        assert_eq!(
+            set.decide("POST", "/token", now).action,
+            Some(FaultAction::Status(500))
+        );
         assert_eq!(set.decide("POST", "/jwk", now).action, None);
-        assert_eq!(set.decide("POST", "/token", now).action, Some(FaultAction::Status(500)));
+        assert_eq!(
+            set.decide("POST", "/token", now).action,
+            Some(FaultAction::Status(500))
+        );
         assert_eq!(set.decide("POST", "/token", now).action, None);
         assert!(set.list().is_empty());
     }
@@ -390,6 +408,9 @@ mod tests {
         let later = set.decide("GET", "/api/x", now + time::Duration::minutes(2));
         assert_eq!(later.action, None);
         assert_eq!(set.list().len(), 2);
-        assert_eq!(set.decide("GET", "/sim/faults", now).latency, StdDuration::ZERO);
+        assert_eq!(
+            set.decide("GET", "/sim/faults", now).latency,
+            StdDuration::ZERO
+        );
     }
 }

@@ -38,8 +38,9 @@ impl RsaPrivateKey {
 
     /// Wraps existing PKCS#8 DER bytes after checking that they hold an RSA key.
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, SimError> {
-        RsaKeyPair::from_pkcs8(der)
-            .map_err(|e| SimError::Crypto(format!("PKCS#8 bytes are not an RSA private key: {e}")))?;
+        RsaKeyPair::from_pkcs8(der).map_err(|e| {
+            SimError::Crypto(format!("PKCS#8 bytes are not an RSA private key: {e}"))
+        })?;
         Ok(Self {
             pkcs8_der: Zeroizing::new(der.to_vec()),
         })

@@ -232,7 +232,11 @@ impl SimControl {
 
     /// Removes a client; false if it was not registered.
     pub fn remove_client(&self, client_id: &str) -> bool {
-        self.state.registry_mut().clients.remove(client_id).is_some()
+        self.state
+            .registry_mut()
+            .clients
+            .remove(client_id)
+            .is_some()
     }
 
     /// Registered clients.
@@ -281,7 +285,12 @@ impl SimControl {
     }
 
     /// Records a delegation, or says which field is invalid.
-    pub fn try_add_delegation(&self, consumer_org: &str, supplier_org: &str, scope: &str) -> Result<(), SimError> {
+    pub fn try_add_delegation(
+        &self,
+        consumer_org: &str,
+        supplier_org: &str,
+        scope: &str,
+    ) -> Result<(), SimError> {
         registry::check_org_no("consumer_org", consumer_org)?;
         registry::check_org_no("supplier_org", supplier_org)?;
         check_scope(scope)?;

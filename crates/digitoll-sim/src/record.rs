@@ -74,7 +74,10 @@ impl RecordedBody {
     /// The first value of form field `name`, if this is a form body.
     pub fn form_value(&self, name: &str) -> Option<&str> {
         match self {
-            Self::Form(fields) => fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()),
+            Self::Form(fields) => fields
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str()),
             _ => None,
         }
     }
@@ -145,11 +148,17 @@ impl Recorder {
     }
 
     pub(crate) fn all(&self) -> Vec<RecordedRequest> {
-        self.requests.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub(crate) fn clear(&self) {
-        self.requests.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 }
 

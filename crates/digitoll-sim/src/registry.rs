@@ -100,7 +100,9 @@ impl ClientRegistration {
     /// Checks the registration the way the self-service API would.
     pub(crate) fn validate(&self) -> Result<(), SimError> {
         if self.client_id.trim().is_empty() {
-            return Err(SimError::InvalidInput("client_id: must not be empty".into()));
+            return Err(SimError::InvalidInput(
+                "client_id: must not be empty".into(),
+            ));
         }
         check_org_no("org_no", &self.org_no)?;
         if self.keys.len() > MAX_KEYS_PER_CLIENT {
@@ -113,7 +115,9 @@ impl ClientRegistration {
         for (i, key) in self.keys.iter().enumerate() {
             let field = |name: &str| key.get(name).and_then(serde_json::Value::as_str);
             let kid = field("kid").ok_or_else(|| {
-                SimError::InvalidInput(format!("keys[{i}].kid: missing (every registered key needs a kid)"))
+                SimError::InvalidInput(format!(
+                    "keys[{i}].kid: missing (every registered key needs a kid)"
+                ))
             })?;
             if kid.is_empty()
                 || !kid
@@ -125,10 +129,14 @@ impl ClientRegistration {
                 )));
             }
             if !kids.insert(kid) {
-                return Err(SimError::InvalidInput(format!("keys[{i}].kid: {kid:?} is used twice")));
+                return Err(SimError::InvalidInput(format!(
+                    "keys[{i}].kid: {kid:?} is used twice"
+                )));
             }
             if field("kty") != Some("RSA") {
-                return Err(SimError::InvalidInput(format!("keys[{i}].kty: must be \"RSA\"")));
+                return Err(SimError::InvalidInput(format!(
+                    "keys[{i}].kty: must be \"RSA\""
+                )));
             }
             for name in ["n", "e"] {
                 if field(name).is_none() {

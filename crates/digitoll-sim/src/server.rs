@@ -144,10 +144,14 @@ impl SimulatorBuilder {
     pub async fn start(self) -> Result<RunningSimulator, SimError> {
         let listener = TcpListener::bind(self.bind)
             .await
-            .map_err(|source| SimError::Bind { addr: self.bind, source })?;
-        let local_addr = listener
-            .local_addr()
-            .map_err(|source| SimError::Bind { addr: self.bind, source })?;
+            .map_err(|source| SimError::Bind {
+                addr: self.bind,
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(|source| SimError::Bind {
+            addr: self.bind,
+            source,
+        })?;
         let base_url = match self.public_base_url {
             Some(mut url) => {
                 if !url.path().ends_with('/') {
@@ -179,7 +183,9 @@ impl SimulatorBuilder {
             used_jtis: Mutex::new(Default::default()),
             token_lifetime: RwLock::new(self.token_lifetime),
         });
-        let control = SimControl { state: state.clone() };
+        let control = SimControl {
+            state: state.clone(),
+        };
         if self.demo {
             let demo_key = demo_key?;
             let demo = demo::install(&control, &demo_key)?;
@@ -342,7 +348,11 @@ async fn observe(State(state): State<Arc<SimState>>, request: Request, next: Nex
             .iter()
             .map(|(k, v)| {
                 let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
-                let v = if k == header::AUTHORIZATION { redact_authorization(&v) } else { v };
+                let v = if k == header::AUTHORIZATION {
+                    redact_authorization(&v)
+                } else {
+                    v
+                };
                 (k.as_str().to_owned(), v)
             })
             .collect(),
@@ -377,7 +387,9 @@ async fn observe(State(state): State<Arc<SimState>>, request: Request, next: Nex
             )
                 .into_response();
             if let Some(secs) = retry_after {
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
             }
             response
         }
@@ -387,7 +399,9 @@ async fn observe(State(state): State<Arc<SimState>>, request: Request, next: Nex
                 "digitoll-sim: simulated rate limit (429 Too Many Requests)\n",
             )
                 .into_response();
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
             response
         }
     }

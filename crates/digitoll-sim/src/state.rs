@@ -47,6 +47,9 @@ impl SimState {
     }
 
     pub(crate) fn token_lifetime(&self) -> StdDuration {
-        *self.token_lifetime.read().unwrap_or_else(|e| e.into_inner())
+        *self
+            .token_lifetime
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -5,8 +5,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use digitoll_sim::{
-    CertEnvironment, CertOptions, ClientRegistration, DEMO_CERT_CLIENT_ID, DEMO_CLIENT_ID, DEMO_KID,
-    DEMO_ORG_NO, Fault, RecordedBody, RsaPrivateKey, Simulator, TOLL_SCOPES, TestCa,
+    CertEnvironment, CertOptions, ClientRegistration, DEMO_CERT_CLIENT_ID, DEMO_CLIENT_ID,
+    DEMO_KID, DEMO_ORG_NO, Fault, RecordedBody, RsaPrivateKey, Simulator, TOLL_SCOPES, TestCa,
 };
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
@@ -28,10 +28,16 @@ async fn metadata_and_jwk_describe_the_simulator() {
         .await
         .unwrap();
     assert_eq!(meta["issuer"], json!(issuer));
-    assert_eq!(meta["token_endpoint"], json!(s.sim.token_endpoint().as_str()));
+    assert_eq!(
+        meta["token_endpoint"],
+        json!(s.sim.token_endpoint().as_str())
+    );
     assert_eq!(meta["jwks_uri"], json!(format!("{issuer}jwk")));
     assert_eq!(meta["grant_types_supported"], json!([JWT_BEARER]));
-    assert_eq!(meta["token_endpoint_auth_methods_supported"], json!(["private_key_jwt"]));
+    assert_eq!(
+        meta["token_endpoint_auth_methods_supported"],
+        json!(["private_key_jwt"])
+    );
     assert_eq!(
         meta["token_endpoint_auth_signing_alg_values_supported"],
         json!(["RS256", "RS384", "RS512"])
@@ -40,7 +46,15 @@ async fn metadata_and_jwk_describe_the_simulator() {
         meta["authorization_details_types_supported"],
         json!(["urn:altinn:systemuser", "urn:altinn:consent"])
     );
-    let jwk: Value = s.http.get(s.sim.url("jwk")).send().await.unwrap().json().await.unwrap();
+    let jwk: Value = s
+        .http
+        .get(s.sim.url("jwk"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let key = &jwk["keys"][0];
     assert_eq!(key["kty"], "RSA");
     assert_eq!(key["kid"], json!(s.ctl.token_signing_kid()));
@@ -60,7 +74,10 @@ async fn kid_client_gets_a_token_that_verifies_against_jwk() {
     let token = body["access_token"].as_str().unwrap();
     let header = jsonwebtoken::decode_header(token).unwrap();
     assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
-    assert_eq!(header.kid.as_deref(), Some(s.ctl.token_signing_kid().as_str()));
+    assert_eq!(
+        header.kid.as_deref(),
+        Some(s.ctl.token_signing_kid().as_str())
+    );
     let claims = verify_access_token(&s, token).await;
     assert_eq!(claims["iss"], json!(issuer));
     assert_eq!(claims["client_id"], KEY_CLIENT);
@@ -73,7 +90,10 @@ async fn kid_client_gets_a_token_that_verifies_against_jwk() {
         json!({"authority": "iso6523-actorid-upis", "ID": format!("0192:{ORG}")})
     );
     assert!(claims.get("supplier").is_none());
-    let (iat, exp) = (claims["iat"].as_i64().unwrap(), claims["exp"].as_i64().unwrap());
+    let (iat, exp) = (
+        claims["iat"].as_i64().unwrap(),
+        claims["exp"].as_i64().unwrap(),
+    );
     assert_eq!(exp - iat, 120);
     assert!((iat - now()).abs() <= 2);
     assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
@@ -88,12 +108,17 @@ async fn grants_made_with_jsonwebtoken_and_rs384_rs512_are_accepted() {
     header.kid = Some(KID.into());
     let claims = json!({"aud": issuer, "iss": KEY_CLIENT, "iat": now(), "exp": now() + 120,
         "jti": uuid::Uuid::new_v4().to_string(), "scope": SCOPE});
-    let key = jsonwebtoken::EncodingKey::from_rsa_pem(keys().client.pkcs8_pem().expose_secret().as_bytes()).unwrap();
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(
+        keys().client.pkcs8_pem().expose_secret().as_bytes(),
+    )
+    .unwrap();
     let grant = jsonwebtoken::encode(&header, &claims, &key).unwrap();
     let got = token_request(&s, &grant).await;
     assert_eq!(got.0, 200, "{}", got.1);
     for alg in ["RS384", "RS512"] {
-        let grant = Grant::for_key_client(&issuer).header("alg", json!(alg)).sign(&keys().client);
+        let grant = Grant::for_key_client(&issuer)
+            .header("alg", json!(alg))
+            .sign(&keys().client);
         let got = token_request(&s, &grant).await;
         assert_eq!(got.0, 200, "{alg}: {}", got.1);
     }
@@ -105,9 +130,14 @@ async fn resource_becomes_the_token_audience() {
     let issuer = s.sim.issuer();
     for (resource, aud) in [
         (json!("https://api.toll.no"), json!("https://api.toll.no")),
-        (json!(["https://a.example", "https://b.example"]), json!(["https://a.example", "https://b.example"])),
+        (
+            json!(["https://a.example", "https://b.example"]),
+            json!(["https://a.example", "https://b.example"]),
+        ),
     ] {
-        let grant = Grant::for_key_client(&issuer).claim("resource", resource).sign(&keys().client);
+        let grant = Grant::for_key_client(&issuer)
+            .claim("resource", resource)
+            .sign(&keys().client);
         let (status, body) = token_request(&s, &grant).await;
         assert_eq!(status, 200, "{body}");
         let claims = verify_access_token(&s, body["access_token"].as_str().unwrap()).await;
@@ -120,7 +150,10 @@ async fn certificate_client_with_full_chain_gets_a_token() {
     let s = start().await;
     let issuer = s.sim.issuer();
     for use_org_id in [false, true] {
-        let opts = CertOptions { use_organization_identifier: use_org_id, ..test_cert_opts() };
+        let opts = CertOptions {
+            use_organization_identifier: use_org_id,
+            ..test_cert_opts()
+        };
         let cert = certificate(&s.ctl, ORG, opts, &keys().other);
         assert_eq!(cert.chain_der.len(), 2);
         assert!(cert.chain_pem().matches("BEGIN CERTIFICATE").count() == 2);
@@ -138,8 +171,15 @@ async fn certificate_client_with_full_chain_gets_a_token() {
 async fn certificate_issuance_generates_a_key_when_none_is_given() {
     let ca = TestCa::generate().unwrap();
     let cert = ca.issue_business_certificate(ORG, "Leverandør AS", CertOptions::default());
-    assert!(cert.key_pem().expose_secret().starts_with("-----BEGIN PRIVATE KEY-----"));
-    assert!(!format!("{cert:?}").contains("PRIVATE"), "Debug must not show the key");
+    assert!(
+        cert.key_pem()
+            .expose_secret()
+            .starts_with("-----BEGIN PRIVATE KEY-----")
+    );
+    assert!(
+        !format!("{cert:?}").contains("PRIVATE"),
+        "Debug must not show the key"
+    );
     assert_eq!(cert.private_key().unwrap().public_jwk("x")["kty"], "RSA");
 }
 
@@ -163,7 +203,12 @@ async fn grants_are_rejected_with_maskinporten_codes() {
     assert_eq!(response.status().as_u16(), 400);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "unsupported_grant_type");
-    assert!(body["error_description"].as_str().unwrap().contains("(trace_id: "));
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("(trace_id: ")
+    );
 
     let cases: Vec<(&str, String, u16, &str, &str)> = vec![
         ("malformed JWT", "not.a-jwt".into(), 400, "MP-011", "Invalid assertion"),
@@ -217,8 +262,14 @@ async fn grants_are_rejected_with_maskinporten_codes() {
 
     // Within the 10 s skew: 8 s ahead and 8 s past exp are still accepted.
     let t = now();
-    for (case, iat, exp) in [("iat 8 s ahead", t + 8, t + 60), ("exp 8 s ago", t - 60, t - 8)] {
-        let grant = good().claim("iat", json!(iat)).claim("exp", json!(exp)).sign(&k.client);
+    for (case, iat, exp) in [
+        ("iat 8 s ahead", t + 8, t + 60),
+        ("exp 8 s ago", t - 60, t - 8),
+    ] {
+        let grant = good()
+            .claim("iat", json!(iat))
+            .claim("exp", json!(exp))
+            .sign(&k.client);
         let got = token_request(&s, &grant).await;
         assert_eq!(got.0, 200, "{case}: {}", got.1);
     }
@@ -230,7 +281,15 @@ async fn certificate_problems_are_rejected() {
     let issuer = s.sim.issuer();
     let key = &keys().other;
     let now_dt = OffsetDateTime::now_utc();
-    let prod = certificate(&s.ctl, ORG, CertOptions { environment: CertEnvironment::Prod, ..test_cert_opts() }, key);
+    let prod = certificate(
+        &s.ctl,
+        ORG,
+        CertOptions {
+            environment: CertEnvironment::Prod,
+            ..test_cert_opts()
+        },
+        key,
+    );
     let expired = certificate(
         &s.ctl,
         ORG,
@@ -253,16 +312,66 @@ async fn certificate_problems_are_rejected() {
         c
     };
     let cases: Vec<(&str, String, &str, &str)> = vec![
-        ("x5c as a string", Grant::at(&issuer, CERT_CLIENT, now()).header("x5c", json!(good.x5c()[0])).sign(key), "MP-123", "Invalid JWT header x5c"),
-        ("x5c not base64", Grant::at(&issuer, CERT_CLIENT, now()).header("x5c", json!(["%%%"])).sign(key), "MP-123", "Invalid JWT header x5c"),
-        ("no x5c for a certificate client", Grant::at(&issuer, CERT_CLIENT, now()).sign(key), "MP-123", "Invalid JWT header x5c"),
-        ("kid for a certificate client", Grant::at(&issuer, CERT_CLIENT, now()).header("kid", json!("k")).sign(key), "MP-100", "Unknown key identifier (kid) for client"),
-        ("Prod certificate in TEST", Grant::for_cert_client(&issuer, &prod).sign(key), "MP-120", "The JWT is signed with an invalid certificate."),
-        ("expired certificate", Grant::for_cert_client(&issuer, &expired).sign(key), "MP-124", "Invalid JWT signature"),
-        ("unknown CA", Grant::for_cert_client(&issuer, &untrusted).sign(key), "MP-124", "Invalid JWT signature"),
-        ("certificate of another org", Grant::for_cert_client(&issuer, &other_org).sign(key), "MP-122",
-            "Invalid organization number for client. Does not match certificate orgno"),
-        ("signed with a key the certificate does not certify", Grant::for_cert_client(&issuer, &good).sign(&keys().client), "MP-124", "Invalid JWT signature"),
+        (
+            "x5c as a string",
+            Grant::at(&issuer, CERT_CLIENT, now())
+                .header("x5c", json!(good.x5c()[0]))
+                .sign(key),
+            "MP-123",
+            "Invalid JWT header x5c",
+        ),
+        (
+            "x5c not base64",
+            Grant::at(&issuer, CERT_CLIENT, now())
+                .header("x5c", json!(["%%%"]))
+                .sign(key),
+            "MP-123",
+            "Invalid JWT header x5c",
+        ),
+        (
+            "no x5c for a certificate client",
+            Grant::at(&issuer, CERT_CLIENT, now()).sign(key),
+            "MP-123",
+            "Invalid JWT header x5c",
+        ),
+        (
+            "kid for a certificate client",
+            Grant::at(&issuer, CERT_CLIENT, now())
+                .header("kid", json!("k"))
+                .sign(key),
+            "MP-100",
+            "Unknown key identifier (kid) for client",
+        ),
+        (
+            "Prod certificate in TEST",
+            Grant::for_cert_client(&issuer, &prod).sign(key),
+            "MP-120",
+            "The JWT is signed with an invalid certificate.",
+        ),
+        (
+            "expired certificate",
+            Grant::for_cert_client(&issuer, &expired).sign(key),
+            "MP-124",
+            "Invalid JWT signature",
+        ),
+        (
+            "unknown CA",
+            Grant::for_cert_client(&issuer, &untrusted).sign(key),
+            "MP-124",
+            "Invalid JWT signature",
+        ),
+        (
+            "certificate of another org",
+            Grant::for_cert_client(&issuer, &other_org).sign(key),
+            "MP-122",
+            "Invalid organization number for client. Does not match certificate orgno",
+        ),
+        (
+            "signed with a key the certificate does not certify",
+            Grant::for_cert_client(&issuer, &good).sign(&keys().client),
+            "MP-124",
+            "Invalid JWT signature",
+        ),
     ];
     for (case, assertion, code, text) in &cases {
         let got = token_request(&s, assertion).await;
@@ -280,8 +389,23 @@ async fn a_prod_simulator_rejects_test_certificates() {
     let key = &keys().other;
     let test = certificate(&s.ctl, ORG, test_cert_opts(), key);
     let got = token_request(&s, &Grant::for_cert_client(&issuer, &test).sign(key)).await;
-    assert_mp_error(&issuer, "Test cert in PROD", &got, 400, "MP-120", "invalid certificate");
-    let prod = certificate(&s.ctl, ORG, CertOptions { environment: CertEnvironment::Prod, ..test_cert_opts() }, key);
+    assert_mp_error(
+        &issuer,
+        "Test cert in PROD",
+        &got,
+        400,
+        "MP-120",
+        "invalid certificate",
+    );
+    let prod = certificate(
+        &s.ctl,
+        ORG,
+        CertOptions {
+            environment: CertEnvironment::Prod,
+            ..test_cert_opts()
+        },
+        key,
+    );
     let got = token_request(&s, &Grant::for_cert_client(&issuer, &prod).sign(key)).await;
     assert_eq!(got.0, 200, "{}", got.1);
 }
@@ -294,9 +418,21 @@ async fn a_reused_jti_is_rejected_until_it_expires() {
     let first = token_request(&s, &grant.sign(&keys().client)).await;
     assert_eq!(first.0, 200, "{}", first.1);
     let again = token_request(&s, &grant.sign(&keys().client)).await;
-    assert_mp_error(&issuer, "same jti", &again, 400, "MP-012", "Grant is used before");
+    assert_mp_error(
+        &issuer,
+        "same jti",
+        &again,
+        400,
+        "MP-012",
+        "Grant is used before",
+    );
     // The same jti from another client is a different grant.
-    s.ctl.register_client(ClientRegistration::with_keys("second", ORG, [SCOPE], vec![keys().other.public_jwk("k9")]));
+    s.ctl.register_client(ClientRegistration::with_keys(
+        "second",
+        ORG,
+        [SCOPE],
+        vec![keys().other.public_jwk("k9")],
+    ));
     let other = grant
         .clone()
         .claim("iss", json!("second"))
@@ -306,7 +442,10 @@ async fn a_reused_jti_is_rejected_until_it_expires() {
     // After exp + skew the jti is forgotten; a grant with the same jti and fresh times passes.
     s.ctl.advance_clock(time::Duration::seconds(75));
     let t = s.ctl.now().unix_timestamp();
-    let renewed = grant.claim("iat", json!(t)).claim("exp", json!(t + 60)).sign(&keys().client);
+    let renewed = grant
+        .claim("iat", json!(t))
+        .claim("exp", json!(t + 60))
+        .sign(&keys().client);
     let got = token_request(&s, &renewed).await;
     assert_eq!(got.0, 200, "{}", got.1);
 }
@@ -325,15 +464,35 @@ async fn consumer_org_with_delegation_gives_consumer_and_supplier() {
     assert_eq!(status, 200, "{body}");
     let claims = verify_access_token(&s, body["access_token"].as_str().unwrap()).await;
     assert_eq!(claims["consumer"]["ID"], json!(format!("0192:{OTHER_ORG}")));
-    assert_eq!(claims["supplier"], json!({"authority": "iso6523-actorid-upis", "ID": format!("0192:{ORG}")}));
-    assert!(claims["delegation_source"].as_str().is_some_and(|d| d.contains("altinn")));
+    assert_eq!(
+        claims["supplier"],
+        json!({"authority": "iso6523-actorid-upis", "ID": format!("0192:{ORG}")})
+    );
+    assert!(
+        claims["delegation_source"]
+            .as_str()
+            .is_some_and(|d| d.contains("altinn"))
+    );
     // A delegated scope need not be registered on the client.
-    s.ctl.add_delegation(OTHER_ORG, ORG, "toll:movement/maritime");
+    s.ctl
+        .add_delegation(OTHER_ORG, ORG, "toll:movement/maritime");
     s.ctl.grant_scope(OTHER_ORG, "toll:movement/maritime");
-    let got = token_request(&s, &grant().claim("scope", json!("toll:movement/maritime")).sign(&keys().client)).await;
+    let got = token_request(
+        &s,
+        &grant()
+            .claim("scope", json!("toll:movement/maritime"))
+            .sign(&keys().client),
+    )
+    .await;
     assert_eq!(got.0, 200, "{}", got.1);
     // A third org never delegated anything.
-    let got = token_request(&s, &grant().claim("consumer_org", json!(THIRD_ORG)).sign(&keys().client)).await;
+    let got = token_request(
+        &s,
+        &grant()
+            .claim("consumer_org", json!(THIRD_ORG))
+            .sign(&keys().client),
+    )
+    .await;
     assert_mp_error(&issuer, "third org", &got, 403, "MP-251", THIRD_ORG);
 }
 
@@ -351,7 +510,9 @@ async fn systemuser_authorization_details_are_echoed() {
     };
     let mut ids = Vec::new();
     for ext in [None, Some("lager-øst_1"), Some("lager-øst_1")] {
-        let grant = Grant::for_key_client(&issuer).claim("authorization_details", rar(ext)).sign(&keys().client);
+        let grant = Grant::for_key_client(&issuer)
+            .claim("authorization_details", rar(ext))
+            .sign(&keys().client);
         let (status, body) = token_request(&s, &grant).await;
         assert_eq!(status, 200, "{body}");
         let claims = verify_access_token(&s, body["access_token"].as_str().unwrap()).await;
@@ -379,25 +540,50 @@ async fn the_sim_clock_drives_checks_tokens_and_the_date_header() {
     let date = httpdate::parse_http_date(dates[0].to_str().unwrap()).unwrap();
     let date = OffsetDateTime::from(date);
     let expected = OffsetDateTime::now_utc() + time::Duration::hours(3);
-    assert!((date - expected).abs() < time::Duration::seconds(3), "Date {date} vs {expected}");
+    assert!(
+        (date - expected).abs() < time::Duration::seconds(3),
+        "Date {date} vs {expected}"
+    );
 
     // A grant made on the system clock is 3 h old for the simulator.
     let stale = Grant::for_key_client(&issuer).sign(&keys().client);
-    assert_mp_error(&issuer, "stale", &token_request(&s, &stale).await, 400, "MP-130", "JWT is expired");
+    assert_mp_error(
+        &issuer,
+        "stale",
+        &token_request(&s, &stale).await,
+        400,
+        "MP-130",
+        "JWT is expired",
+    );
     // One made on the sim clock works, and the token uses sim time.
     let t = s.ctl.now().unix_timestamp();
-    let fresh = Grant::at(&issuer, KEY_CLIENT, t).header("kid", json!(KID)).sign(&keys().client);
+    let fresh = Grant::at(&issuer, KEY_CLIENT, t)
+        .header("kid", json!(KID))
+        .sign(&keys().client);
     let (status, body) = token_request(&s, &fresh).await;
     assert_eq!(status, 200, "{body}");
     let token = body["access_token"].as_str().unwrap();
-    let claims = jsonwebtoken::dangerous::insecure_decode::<Value>(token).unwrap().claims;
+    let claims = jsonwebtoken::dangerous::insecure_decode::<Value>(token)
+        .unwrap()
+        .claims;
     assert!((claims["iat"].as_i64().unwrap() - t).abs() <= 2);
 
     // Error answers carry the sim Date too; the clock can go back.
     s.ctl.set_clock_offset(time::Duration::days(-1));
-    let response = s.http.post(s.sim.token_endpoint()).form(&[("grant_type", "x")]).send().await.unwrap();
-    let date = OffsetDateTime::from(httpdate::parse_http_date(response.headers()["date"].to_str().unwrap()).unwrap());
-    assert!((date - (OffsetDateTime::now_utc() - time::Duration::days(1))).abs() < time::Duration::seconds(3));
+    let response = s
+        .http
+        .post(s.sim.token_endpoint())
+        .form(&[("grant_type", "x")])
+        .send()
+        .await
+        .unwrap();
+    let date = OffsetDateTime::from(
+        httpdate::parse_http_date(response.headers()["date"].to_str().unwrap()).unwrap(),
+    );
+    assert!(
+        (date - (OffsetDateTime::now_utc() - time::Duration::days(1))).abs()
+            < time::Duration::seconds(3)
+    );
 }
 
 #[tokio::test]
@@ -411,7 +597,10 @@ async fn token_lifetime_is_configurable() {
     let (_, body) = token_request(&s, &grant).await;
     assert_eq!(body["expires_in"], 3599);
     let claims = verify_access_token(&s, body["access_token"].as_str().unwrap()).await;
-    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 3599);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        3599
+    );
 }
 
 async fn status_of(s: &Sim, path: &str) -> Result<reqwest::Response, reqwest::Error> {
@@ -440,7 +629,8 @@ async fn status_faults_fire_for_the_next_n_requests() {
 #[tokio::test]
 async fn latency_fault_delays_the_answer() {
     let s = start().await;
-    s.ctl.add_fault(Fault::latency("/jwk", Duration::from_millis(300)).times(1));
+    s.ctl
+        .add_fault(Fault::latency("/jwk", Duration::from_millis(300)).times(1));
     let started = Instant::now();
     assert_eq!(status_of(&s, "jwk").await.unwrap().status(), 200);
     assert!(started.elapsed() >= Duration::from_millis(300));
@@ -453,20 +643,44 @@ async fn latency_fault_delays_the_answer() {
 async fn outage_lasts_until_a_sim_or_wall_deadline() {
     let s = start().await;
     let until = s.ctl.now() + time::Duration::minutes(5);
-    s.ctl.add_fault(Fault::new("/token", digitoll_sim::FaultKind::Outage { retry_after_secs: Some(30) }).until_sim(until));
+    s.ctl.add_fault(
+        Fault::new(
+            "/token",
+            digitoll_sim::FaultKind::Outage {
+                retry_after_secs: Some(30),
+            },
+        )
+        .until_sim(until),
+    );
     let grant = Grant::for_key_client(&s.sim.issuer()).sign(&keys().client);
-    let response = s.http.post(s.sim.token_endpoint()).form(&[("grant_type", JWT_BEARER), ("assertion", &grant)]).send().await.unwrap();
+    let response = s
+        .http
+        .post(s.sim.token_endpoint())
+        .form(&[("grant_type", JWT_BEARER), ("assertion", &grant)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["retry-after"], "30");
     assert_eq!(token_request(&s, &grant).await.0, 503);
     s.ctl.advance_clock(time::Duration::minutes(6));
-    assert!(s.ctl.faults().iter().all(|f| f.fault.path_prefix == "/token"));
+    assert!(
+        s.ctl
+            .faults()
+            .iter()
+            .all(|f| f.fault.path_prefix == "/token")
+    );
     let t = s.ctl.now().unix_timestamp();
-    let grant = Grant::at(&s.sim.issuer(), KEY_CLIENT, t).header("kid", json!(KID)).sign(&keys().client);
+    let grant = Grant::at(&s.sim.issuer(), KEY_CLIENT, t)
+        .header("kid", json!(KID))
+        .sign(&keys().client);
     assert_eq!(token_request(&s, &grant).await.0, 200);
     assert!(s.ctl.faults().is_empty(), "expired outage removed");
 
-    s.ctl.add_fault(Fault::outage("/jwk").until_wall(OffsetDateTime::now_utc() + time::Duration::milliseconds(300)));
+    s.ctl.add_fault(
+        Fault::outage("/jwk")
+            .until_wall(OffsetDateTime::now_utc() + time::Duration::milliseconds(300)),
+    );
     assert_eq!(status_of(&s, "jwk").await.unwrap().status(), 503);
     tokio::time::sleep(Duration::from_millis(350)).await;
     assert_eq!(status_of(&s, "jwk").await.unwrap().status(), 200);
@@ -477,7 +691,13 @@ async fn rate_limit_answers_429_with_retry_after() {
     let s = start().await;
     s.ctl.add_fault(Fault::rate_limited("/token", 7).times(1));
     let grant = Grant::for_key_client(&s.sim.issuer()).sign(&keys().client);
-    let response = s.http.post(s.sim.token_endpoint()).form(&[("grant_type", JWT_BEARER), ("assertion", &grant)]).send().await.unwrap();
+    let response = s
+        .http
+        .post(s.sim.token_endpoint())
+        .form(&[("grant_type", JWT_BEARER), ("assertion", &grant)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 429);
     assert_eq!(response.headers()["retry-after"], "7");
     assert!(response.headers().contains_key("date"));
@@ -495,7 +715,10 @@ async fn dropped_connection_gives_no_response_and_nothing_is_processed() {
         .send()
         .await
         .expect_err("the connection is closed without a response");
-    assert!(err.is_request() || err.is_connect() || err.is_body(), "{err:?}");
+    assert!(
+        err.is_request() || err.is_connect() || err.is_body(),
+        "{err:?}"
+    );
     // The grant never reached the token endpoint: it is still unused.
     assert_eq!(token_request(&s, &grant).await.0, 200);
     let recorded = s.ctl.requests();
@@ -507,7 +730,8 @@ async fn dropped_connection_gives_no_response_and_nothing_is_processed() {
 #[tokio::test]
 async fn dropped_response_processes_the_request_first() {
     let s = start().await;
-    s.ctl.add_fault(Fault::drop_response("/token").method("POST").times(1));
+    s.ctl
+        .add_fault(Fault::drop_response("/token").method("POST").times(1));
     let grant = Grant::for_key_client(&s.sim.issuer()).sign(&keys().client);
     let result = s
         .http
@@ -519,14 +743,22 @@ async fn dropped_response_processes_the_request_first() {
     // The token was issued (the jti is spent), so resending the same grant fails:
     // exactly why clients must build a new grant for every retry.
     let again = token_request(&s, &grant).await;
-    assert_mp_error(&s.sim.issuer(), "resend", &again, 400, "MP-012", "Grant is used before");
+    assert_mp_error(
+        &s.sim.issuer(),
+        "resend",
+        &again,
+        400,
+        "MP-012",
+        "Grant is used before",
+    );
 }
 
 #[tokio::test]
 async fn probabilistic_faults_repeat_with_the_same_seed() {
     async fn pattern(seed: u64) -> Vec<u16> {
         let s = start_with(Simulator::builder().fault_seed(seed)).await;
-        s.ctl.add_fault(Fault::status("/health", 503).probability(0.5));
+        s.ctl
+            .add_fault(Fault::status("/health", 503).probability(0.5));
         let mut out = Vec::new();
         for _ in 0..24 {
             out.push(status_of(&s, "health").await.unwrap().status().as_u16());
@@ -558,7 +790,10 @@ async fn requests_are_recorded_with_decoded_bodies() {
     assert_eq!(token_call.method, "POST");
     assert_eq!(token_call.path, "/token");
     assert_eq!(token_call.body.form_value("grant_type"), Some(JWT_BEARER));
-    assert_eq!(token_call.body.form_value("assertion"), Some(grant.as_str()));
+    assert_eq!(
+        token_call.body.form_value("assertion"),
+        Some(grant.as_str())
+    );
     assert!((token_call.received_at - s.ctl.now()).abs() < time::Duration::seconds(5));
     let jwk_call = &recorded[1];
     assert_eq!(jwk_call.query.as_deref(), Some("x=1"));
@@ -567,10 +802,23 @@ async fn requests_are_recorded_with_decoded_bodies() {
     assert!(jwk_call.id > token_call.id);
 
     // Over HTTP too, then cleared.
-    let listed: Value = s.http.get(s.sim.url("sim/requests")).send().await.unwrap().json().await.unwrap();
+    let listed: Value = s
+        .http
+        .get(s.sim.url("sim/requests"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(listed[0]["path"], "/token");
     assert_eq!(listed[0]["body"]["kind"], "form");
-    let deleted = s.http.delete(s.sim.url("sim/requests")).send().await.unwrap();
+    let deleted = s
+        .http
+        .delete(s.sim.url("sim/requests"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(deleted.status(), 204);
     assert!(s.ctl.requests().is_empty());
 }
@@ -582,32 +830,106 @@ async fn admin_http_api_sets_up_clients_grants_delegations_clock_and_faults() {
     let post = |path: &str, body: Value| s.http.post(base.join(path).unwrap()).json(&body).send();
     let key = &keys().other;
 
-    let r = post("sim/organisations", json!({"org_no": THIRD_ORG, "name": "Tredje AS"})).await.unwrap();
+    let r = post(
+        "sim/organisations",
+        json!({"org_no": THIRD_ORG, "name": "Tredje AS"}),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 201);
-    let r = post("sim/organisations", json!({"org_no": "312000009", "name": "Feil AS"})).await.unwrap();
+    let r = post(
+        "sim/organisations",
+        json!({"org_no": "312000009", "name": "Feil AS"}),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 400);
     let err: Value = r.json().await.unwrap();
     assert!(err["message"].as_str().unwrap().contains("org_no"), "{err}");
-    let r = post("sim/clients", json!({"client_id": "http-client", "org_no": THIRD_ORG,
-        "scopes": [SCOPE], "keys": [key.public_jwk("hk")]})).await.unwrap();
+    let r = post(
+        "sim/clients",
+        json!({"client_id": "http-client", "org_no": THIRD_ORG,
+        "scopes": [SCOPE], "keys": [key.public_jwk("hk")]}),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 201);
-    let r = post("sim/clients", json!({"client_id": "bad", "org_no": THIRD_ORG, "keys": [{"kty": "RSA"}]})).await.unwrap();
+    let r = post(
+        "sim/clients",
+        json!({"client_id": "bad", "org_no": THIRD_ORG, "keys": [{"kty": "RSA"}]}),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("keys[0].kid"));
     let r = post("sim/clients", json!({"client_id": 5})).await.unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("client_id"));
-    assert_eq!(post("sim/scope-grants", json!({"org_no": THIRD_ORG, "scope": SCOPE})).await.unwrap().status(), 201);
-    assert_eq!(post("sim/scope-grants", json!({"org_no": OTHER_ORG, "scope": SCOPE})).await.unwrap().status(), 201);
     assert_eq!(
-        post("sim/delegations", json!({"consumer_org": OTHER_ORG, "supplier_org": THIRD_ORG, "scope": SCOPE})).await.unwrap().status(),
+        post(
+            "sim/scope-grants",
+            json!({"org_no": THIRD_ORG, "scope": SCOPE})
+        )
+        .await
+        .unwrap()
+        .status(),
         201
     );
-    let clients: Value = s.http.get(base.join("sim/clients").unwrap()).send().await.unwrap().json().await.unwrap();
-    assert!(clients.as_array().unwrap().iter().any(|c| c["client_id"] == "http-client"));
-    let grants: Value = s.http.get(base.join("sim/scope-grants").unwrap()).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        post(
+            "sim/scope-grants",
+            json!({"org_no": OTHER_ORG, "scope": SCOPE})
+        )
+        .await
+        .unwrap()
+        .status(),
+        201
+    );
+    assert_eq!(
+        post(
+            "sim/delegations",
+            json!({"consumer_org": OTHER_ORG, "supplier_org": THIRD_ORG, "scope": SCOPE})
+        )
+        .await
+        .unwrap()
+        .status(),
+        201
+    );
+    let clients: Value = s
+        .http
+        .get(base.join("sim/clients").unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        clients
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["client_id"] == "http-client")
+    );
+    let grants: Value = s
+        .http
+        .get(base.join("sim/scope-grants").unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(grants.as_array().unwrap().len(), 3, "{grants}");
-    let delegations: Value = s.http.get(base.join("sim/delegations").unwrap()).send().await.unwrap().json().await.unwrap();
+    let delegations: Value = s
+        .http
+        .get(base.join("sim/delegations").unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(delegations[0]["supplier_org"], THIRD_ORG);
 
     // The HTTP-registered client can get a delegated token.
@@ -620,70 +942,193 @@ async fn admin_http_api_sets_up_clients_grants_delegations_clock_and_faults() {
     assert_eq!(status, 200, "{body}");
 
     // Clock.
-    let r = s.http.put(base.join("sim/clock").unwrap()).json(&json!({"offset_secs": 3600})).send().await.unwrap();
+    let r = s
+        .http
+        .put(base.join("sim/clock").unwrap())
+        .json(&json!({"offset_secs": 3600}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    let clock: Value = s.http.get(base.join("sim/clock").unwrap()).send().await.unwrap().json().await.unwrap();
+    let clock: Value = s
+        .http
+        .get(base.join("sim/clock").unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(clock["offset_secs"], 3600.0);
     assert_eq!(s.ctl.clock_offset(), time::Duration::hours(1));
-    let r = s.http.put(base.join("sim/clock").unwrap()).json(&json!({"now": "2030-01-01T00:00:00Z"})).send().await.unwrap();
+    let r = s
+        .http
+        .put(base.join("sim/clock").unwrap())
+        .json(&json!({"now": "2030-01-01T00:00:00Z"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(s.ctl.now().year(), 2030);
-    let r = s.http.put(base.join("sim/clock").unwrap()).json(&json!({})).send().await.unwrap();
+    let r = s
+        .http
+        .put(base.join("sim/clock").unwrap())
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     s.ctl.set_clock_offset(time::Duration::ZERO);
 
     // Faults.
-    let r = post("sim/faults", json!({"path_prefix": "/jwk", "kind": {"type": "status", "status": 502}, "times": 1})).await.unwrap();
+    let r = post(
+        "sim/faults",
+        json!({"path_prefix": "/jwk", "kind": {"type": "status", "status": 502}, "times": 1}),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 201);
     let id = r.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
-    let listed: Value = s.http.get(base.join("sim/faults").unwrap()).send().await.unwrap().json().await.unwrap();
+    let listed: Value = s
+        .http
+        .get(base.join("sim/faults").unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(listed[0]["id"], id);
     assert_eq!(listed[0]["kind"]["type"], "status");
     assert_eq!(status_of(&s, "jwk").await.unwrap().status(), 502);
-    let r = post("sim/faults", json!({"path_prefix": "/jwk", "kind": {"type": "outage"}, "for_secs": 60})).await.unwrap();
+    let r = post(
+        "sim/faults",
+        json!({"path_prefix": "/jwk", "kind": {"type": "outage"}, "for_secs": 60}),
+    )
+    .await
+    .unwrap();
     let id = r.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
     assert_eq!(status_of(&s, "jwk").await.unwrap().status(), 503);
-    assert!(matches!(s.ctl.faults()[0].fault.until, Some(digitoll_sim::FaultUntil::Sim { .. })));
-    assert_eq!(s.http.delete(base.join(&format!("sim/faults/{id}")).unwrap()).send().await.unwrap().status(), 204);
+    assert!(matches!(
+        s.ctl.faults()[0].fault.until,
+        Some(digitoll_sim::FaultUntil::Sim { .. })
+    ));
+    assert_eq!(
+        s.http
+            .delete(base.join(&format!("sim/faults/{id}")).unwrap())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
     assert_eq!(status_of(&s, "jwk").await.unwrap().status(), 200);
-    post("sim/faults", json!({"path_prefix": "/jwk", "kind": {"type": "rate_limited", "retry_after_secs": 2}})).await.unwrap();
+    post(
+        "sim/faults",
+        json!({"path_prefix": "/jwk", "kind": {"type": "rate_limited", "retry_after_secs": 2}}),
+    )
+    .await
+    .unwrap();
     assert_eq!(status_of(&s, "jwk").await.unwrap().status(), 429);
-    assert_eq!(s.http.delete(base.join("sim/faults").unwrap()).send().await.unwrap().status(), 204);
+    assert_eq!(
+        s.http
+            .delete(base.join("sim/faults").unwrap())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
     assert_eq!(status_of(&s, "jwk").await.unwrap().status(), 200);
-    let r = post("sim/faults", json!({"path_prefix": "/jwk", "kind": {"type": "explode"}})).await.unwrap();
+    let r = post(
+        "sim/faults",
+        json!({"path_prefix": "/jwk", "kind": {"type": "explode"}}),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 400);
-    let r = post("sim/faults", json!({"path_prefix": "/sim/clock", "kind": {"type": "drop_connection"}})).await.unwrap();
+    let r = post(
+        "sim/faults",
+        json!({"path_prefix": "/sim/clock", "kind": {"type": "drop_connection"}}),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 400);
-    let r = post("sim/faults", json!({"path_prefix": "/jwk", "kind": {"type": "drop_connection"}, "probability": 2.0})).await.unwrap();
+    let r = post(
+        "sim/faults",
+        json!({"path_prefix": "/jwk", "kind": {"type": "drop_connection"}, "probability": 2.0}),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("probability"));
 
     // Token lifetime and certificates.
-    let r = s.http.put(base.join("sim/token-lifetime").unwrap()).json(&json!({"secs": 42})).send().await.unwrap();
+    let r = s
+        .http
+        .put(base.join("sim/token-lifetime").unwrap())
+        .json(&json!({"secs": 42}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
-    let grant = Grant::at(&issuer, "http-client", now()).header("kid", json!("hk")).claim("consumer_org", json!(OTHER_ORG)).sign(key);
+    let grant = Grant::at(&issuer, "http-client", now())
+        .header("kid", json!("hk"))
+        .claim("consumer_org", json!(OTHER_ORG))
+        .sign(key);
     assert_eq!(token_request(&s, &grant).await.1["expires_in"], 42);
-    let r = post("sim/certificates", json!({"org_no": THIRD_ORG, "name": "Tredje AS", "environment": "prod"})).await.unwrap();
+    let r = post(
+        "sim/certificates",
+        json!({"org_no": THIRD_ORG, "name": "Tredje AS", "environment": "prod"}),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 201);
     let cert: Value = r.json().await.unwrap();
-    assert!(cert["key_pem"].as_str().unwrap().contains("BEGIN PRIVATE KEY"));
+    assert!(
+        cert["key_pem"]
+            .as_str()
+            .unwrap()
+            .contains("BEGIN PRIVATE KEY")
+    );
     assert_eq!(cert["x5c"].as_array().unwrap().len(), 2);
 
     // Removing the client.
-    assert_eq!(s.http.delete(base.join("sim/clients/http-client").unwrap()).send().await.unwrap().status(), 204);
-    assert_eq!(s.http.delete(base.join("sim/clients/http-client").unwrap()).send().await.unwrap().status(), 404);
+    assert_eq!(
+        s.http
+            .delete(base.join("sim/clients/http-client").unwrap())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(
+        s.http
+            .delete(base.join("sim/clients/http-client").unwrap())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 }
 
 #[tokio::test]
 async fn demo_credentials_are_written_and_work() {
     let dir = tempfile::tempdir().unwrap();
     let s = start_with(Simulator::builder().write_demo_credentials(dir.path())).await;
-    let manifest: Value = serde_json::from_slice(&std::fs::read(dir.path().join("demo-client.json")).unwrap()).unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("demo-client.json")).unwrap())
+            .unwrap();
     assert_eq!(manifest["client_id"], DEMO_CLIENT_ID);
     assert_eq!(manifest["kid"], DEMO_KID);
     assert_eq!(manifest["org_no"], DEMO_ORG_NO);
     assert_eq!(manifest["issuer"], json!(s.sim.issuer()));
-    assert_eq!(manifest["token_endpoint"], json!(s.sim.token_endpoint().as_str()));
+    assert_eq!(
+        manifest["token_endpoint"],
+        json!(s.sim.token_endpoint().as_str())
+    );
     assert_eq!(manifest["key_file"], "demo-key.pem");
     assert_eq!(manifest["certificate_client_id"], DEMO_CERT_CLIENT_ID);
     assert!(digitoll_sim::is_valid_org_no(DEMO_ORG_NO));
@@ -691,13 +1136,18 @@ async fn demo_credentials_are_written_and_work() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        assert_eq!(std::fs::metadata(&key_path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&key_path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     let pem = std::fs::read_to_string(&key_path).unwrap();
     assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
     let der = base64::Engine::decode(
         &base64::engine::general_purpose::STANDARD,
-        pem.lines().filter(|l| !l.starts_with("-----")).collect::<String>(),
+        pem.lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect::<String>(),
     )
     .unwrap();
     let key = RsaPrivateKey::from_pkcs8_der(&der).unwrap();
@@ -713,14 +1163,25 @@ async fn demo_credentials_are_written_and_work() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["scope"], json!(all_scopes));
     let claims = verify_access_token(&s, body["access_token"].as_str().unwrap()).await;
-    assert_eq!(claims["consumer"]["ID"], json!(format!("0192:{DEMO_ORG_NO}")));
+    assert_eq!(
+        claims["consumer"]["ID"],
+        json!(format!("0192:{DEMO_ORG_NO}"))
+    );
 
     // Certificate client with the written chain.
-    let chain_pem = std::fs::read_to_string(dir.path().join(manifest["certificate_chain_file"].as_str().unwrap())).unwrap();
+    let chain_pem = std::fs::read_to_string(
+        dir.path()
+            .join(manifest["certificate_chain_file"].as_str().unwrap()),
+    )
+    .unwrap();
     let x5c: Vec<String> = chain_pem
         .split("-----END CERTIFICATE-----")
         .filter(|b| b.contains("BEGIN"))
-        .map(|b| b.lines().filter(|l| !l.starts_with("-----") && !l.is_empty()).collect())
+        .map(|b| {
+            b.lines()
+                .filter(|l| !l.starts_with("-----") && !l.is_empty())
+                .collect()
+        })
         .collect();
     assert_eq!(x5c.len(), 2);
     let grant = Grant::at(&issuer, DEMO_CERT_CLIENT_ID, now())
@@ -744,10 +1205,17 @@ async fn shutdown_stops_the_server_and_invalid_setup_is_explained() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("org_no") && err.contains("9 digits"), "{err}");
-    let err = s.ctl.try_add_delegation(ORG, ORG, SCOPE).unwrap_err().to_string();
+    let err = s
+        .ctl
+        .try_add_delegation(ORG, ORG, SCOPE)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("supplier_org"), "{err}");
     assert!(s.ctl.try_add_fault(Fault::status("/x", 42)).is_err());
-    assert!(!format!("{:?}", keys().client).contains("MII"), "keys are redacted in Debug");
+    assert!(
+        !format!("{:?}", keys().client).contains("MII"),
+        "keys are redacted in Debug"
+    );
     assert_eq!(reqwest::get(url.clone()).await.unwrap().status(), 200);
     s.sim.shutdown().await;
     assert!(reqwest::get(url).await.is_err());

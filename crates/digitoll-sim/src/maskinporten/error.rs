@@ -25,7 +25,11 @@ pub(crate) struct MpError {
 }
 
 impl MpError {
-    fn new(error: &'static str, code: Option<&'static str>, description: impl Into<String>) -> Self {
+    fn new(
+        error: &'static str,
+        code: Option<&'static str>,
+        description: impl Into<String>,
+    ) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
             error,
@@ -39,7 +43,9 @@ impl MpError {
         Self::new(
             "unsupported_grant_type",
             None,
-            format!("Unsupported grant_type {got:?}: use urn:ietf:params:oauth:grant-type:jwt-bearer"),
+            format!(
+                "Unsupported grant_type {got:?}: use urn:ietf:params:oauth:grant-type:jwt-bearer"
+            ),
         )
     }
 
@@ -48,7 +54,10 @@ impl MpError {
         Self::new(
             "invalid_request",
             Some("MP-011"),
-            format!("Invalid assertion. Invalid parameter value: {}", detail.as_ref()),
+            format!(
+                "Invalid assertion. Invalid parameter value: {}",
+                detail.as_ref()
+            ),
         )
     }
 
@@ -95,7 +104,11 @@ impl MpError {
 
     /// MP-123: `x5c` is not an array of base64 certificates.
     pub(crate) fn bad_x5c(detail: &str) -> Self {
-        Self::new("invalid_grant", Some("MP-123"), format!("Invalid JWT header x5c. {detail}"))
+        Self::new(
+            "invalid_grant",
+            Some("MP-123"),
+            format!("Invalid JWT header x5c. {detail}"),
+        )
     }
 
     /// MP-124: bad signature, untrusted chain or expired certificate.

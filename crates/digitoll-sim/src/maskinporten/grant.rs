@@ -159,9 +159,13 @@ pub(crate) fn judge(state: &SimState, form: &[(String, String)]) -> Result<Accep
     })
 }
 
-/// 1. The form must carry the JWT bearer `grant_type` and an `assertion`.
+/// Check 1: the form must carry the JWT bearer `grant_type` and an `assertion`.
 pub(crate) fn check_grant_type(form: &[(String, String)]) -> Result<&str, MpError> {
-    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     match field("grant_type") {
         Some(JWT_BEARER) => {}
         Some(other) => return Err(MpError::unsupported_grant_type(other)),
@@ -178,7 +182,7 @@ pub(crate) fn check_grant_type(form: &[(String, String)]) -> Result<&str, MpErro
         .ok_or_else(|| MpError::invalid_assertion("missing form field assertion"))
 }
 
-/// 2. Decode the compact JWS: three base64url parts, JSON objects in the first two.
+/// Check 2: decode the compact JWS: three base64url parts, JSON objects in the first two.
 pub(crate) fn parse_assertion(text: &str) -> Result<Assertion, MpError> {
     let parts: Vec<&str> = text.split('.').collect();
     let [h, c, s] = parts.as_slice() else {
@@ -193,8 +197,12 @@ pub(crate) fn parse_assertion(text: &str) -> Result<Assertion, MpError> {
             .map_err(|e| MpError::invalid_assertion(format!("JWT {name} is not base64url: {e}")))?;
         match serde_json::from_slice(&bytes) {
             Ok(Value::Object(map)) => Ok(map),
-            Ok(_) => Err(MpError::invalid_assertion(format!("JWT {name} is not a JSON object"))),
-            Err(e) => Err(MpError::invalid_assertion(format!("JWT {name} is not JSON: {e}"))),
+            Ok(_) => Err(MpError::invalid_assertion(format!(
+                "JWT {name} is not a JSON object"
+            ))),
+            Err(e) => Err(MpError::invalid_assertion(format!(
+                "JWT {name} is not JSON: {e}"
+            ))),
         }
     };
     let header = json_part("header", h)?;
@@ -210,7 +218,7 @@ pub(crate) fn parse_assertion(text: &str) -> Result<Assertion, MpError> {
     })
 }
 
-/// 3. Only RS256, RS384 and RS512 are supported.
+/// Check 3: only RS256, RS384 and RS512 are supported.
 pub(crate) fn check_algorithm(assertion: &Assertion) -> Result<&'static RsaParameters, MpError> {
     match assertion.header.get("alg").and_then(Value::as_str) {
         Some("RS256") => Ok(&signature::RSA_PKCS1_2048_8192_SHA256),
@@ -223,17 +231,21 @@ pub(crate) fn check_algorithm(assertion: &Assertion) -> Result<&'static RsaParam
     }
 }
 
-/// 4. `x5c` must be a JSON array of strings.
+/// Check 4: `x5c` must be a JSON array of strings.
 pub(crate) fn check_x5c_shape(assertion: &Assertion) -> Result<(), MpError> {
     match assertion.header.get("x5c") {
         None => Ok(()),
-        Some(Value::Array(items)) if !items.is_empty() && items.iter().all(Value::is_string) => Ok(()),
-        Some(Value::Array(_)) => Err(MpError::bad_x5c("x5c must be a non-empty array of base64 certificates")),
+        Some(Value::Array(items)) if !items.is_empty() && items.iter().all(Value::is_string) => {
+            Ok(())
+        }
+        Some(Value::Array(_)) => Err(MpError::bad_x5c(
+            "x5c must be a non-empty array of base64 certificates",
+        )),
         Some(_) => Err(MpError::bad_x5c("x5c must be an array, not a single value")),
     }
 }
 
-/// 5. Undocumented claims are rejected.
+/// Check 5: undocumented claims are rejected.
 pub(crate) fn check_known_claims(assertion: &Assertion) -> Result<(), MpError> {
     let unknown: Vec<&str> = assertion
         .claims
@@ -251,14 +263,16 @@ pub(crate) fn check_known_claims(assertion: &Assertion) -> Result<(), MpError> {
     }
 }
 
-/// 6. Required claims with the right types.
+/// Check 6: required claims with the right types.
 pub(crate) fn parse_claims(assertion: &Assertion) -> Result<GrantClaims, MpError> {
     let c = &assertion.claims;
     let string = |name: &str| -> Result<Option<String>, MpError> {
         match c.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(MpError::invalid_assertion(format!("claim {name} must be a string"))),
+            Some(_) => Err(MpError::invalid_assertion(format!(
+                "claim {name} must be a string"
+            ))),
         }
     };
     let required = |name: &str| -> Result<String, MpError> {
@@ -270,8 +284,12 @@ pub(crate) fn parse_claims(assertion: &Assertion) -> Result<GrantClaims, MpError
                 .as_i64()
                 .or_else(|| n.as_f64().map(|f| f.floor() as i64))
                 .ok_or_else(|| MpError::invalid_assertion(format!("claim {name} is not a number"))),
-            Some(_) => Err(MpError::invalid_assertion(format!("claim {name} must be a NumericDate"))),
-            None => Err(MpError::invalid_assertion(format!("claim {name} is missing"))),
+            Some(_) => Err(MpError::invalid_assertion(format!(
+                "claim {name} must be a NumericDate"
+            ))),
+            None => Err(MpError::invalid_assertion(format!(
+                "claim {name} is missing"
+            ))),
         }
     };
     // A non-string `aud` (e.g. an array) can never equal the issuer: MP-110, not MP-011.
@@ -281,7 +299,11 @@ pub(crate) fn parse_claims(assertion: &Assertion) -> Result<GrantClaims, MpError
         None => return Err(MpError::invalid_assertion("claim aud is missing")),
     };
     let scope = required("scope")?;
-    let scopes: Vec<String> = scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    let scopes: Vec<String> = scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
     if scopes.is_empty() {
         return Err(MpError::invalid_assertion("claim scope is empty"));
     }
@@ -339,7 +361,7 @@ pub(crate) fn parse_claims(assertion: &Assertion) -> Result<GrantClaims, MpError
     })
 }
 
-/// 7. `aud` must equal the issuer exactly (trailing slash included).
+/// Check 7: `aud` must equal the issuer exactly (trailing slash included).
 pub(crate) fn check_audience(state: &SimState, claims: &GrantClaims) -> Result<(), MpError> {
     if claims.aud == state.issuer {
         Ok(())
@@ -348,8 +370,11 @@ pub(crate) fn check_audience(state: &SimState, claims: &GrantClaims) -> Result<(
     }
 }
 
-/// 8. `iss` must be a registered client id.
-pub(crate) fn find_client(state: &SimState, claims: &GrantClaims) -> Result<ClientRegistration, MpError> {
+/// Check 8: `iss` must be a registered client id.
+pub(crate) fn find_client(
+    state: &SimState,
+    claims: &GrantClaims,
+) -> Result<ClientRegistration, MpError> {
     state
         .registry()
         .clients
@@ -358,7 +383,7 @@ pub(crate) fn find_client(state: &SimState, claims: &GrantClaims) -> Result<Clie
         .ok_or_else(|| MpError::client_auth("Client not found"))
 }
 
-/// 9. Pick the verifying key: a registered JWK by `kid`, or the `x5c` leaf.
+/// Check 9: pick the verifying key: a registered JWK by `kid`, or the `x5c` leaf.
 pub(crate) fn select_key(
     state: &SimState,
     assertion: &Assertion,
@@ -390,7 +415,9 @@ pub(crate) fn select_key(
     let Some(Value::Array(x5c)) = assertion.header.get("x5c") else {
         return Err(match kid {
             Some(_) => MpError::client_auth("Unknown key identifier (kid) for client"),
-            None => MpError::bad_x5c("this client authenticates with a business certificate: send its chain in x5c"),
+            None => MpError::bad_x5c(
+                "this client authenticates with a business certificate: send its chain in x5c",
+            ),
         });
     };
     let chain = x5c
@@ -398,7 +425,12 @@ pub(crate) fn select_key(
         .enumerate()
         .map(|(i, v)| {
             v.as_str()
-                .and_then(|s| STANDARD.decode(s).or_else(|_| general_purpose::URL_SAFE.decode(s)).ok())
+                .and_then(|s| {
+                    STANDARD
+                        .decode(s)
+                        .or_else(|_| general_purpose::URL_SAFE.decode(s))
+                        .ok()
+                })
                 .ok_or_else(|| MpError::bad_x5c(&format!("x5c[{i}] is not base64")))
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -408,16 +440,23 @@ pub(crate) fn select_key(
         .map_err(|e| match e {
             ChainError::Malformed(d) => MpError::bad_x5c(&d),
             ChainError::OtherEnvironment => MpError::wrong_environment_certificate(),
-            ChainError::Untrusted(d) => MpError::bad_signature(Some(&format!("Untrusted certificate: {d}"))),
-            ChainError::Expired(d) => MpError::bad_signature(Some(&format!("Certificate expired: {d}"))),
+            ChainError::Untrusted(d) => {
+                MpError::bad_signature(Some(&format!("Untrusted certificate: {d}")))
+            }
+            ChainError::Expired(d) => {
+                MpError::bad_signature(Some(&format!("Certificate expired: {d}")))
+            }
         })?;
     if leaf.org_no.as_deref() != Some(client.org_no.as_str()) {
         return Err(MpError::certificate_org_mismatch());
     }
-    Ok((VerifyingKey::Der(leaf.rsa_public_key_der), ClientAmr::BusinessCertificate))
+    Ok((
+        VerifyingKey::Der(leaf.rsa_public_key_der),
+        ClientAmr::BusinessCertificate,
+    ))
 }
 
-/// 10. The signature must verify with the selected key and algorithm.
+/// Check 10: the signature must verify with the selected key and algorithm.
 pub(crate) fn check_signature(
     assertion: &Assertion,
     params: &'static RsaParameters,
@@ -432,10 +471,14 @@ pub(crate) fn check_signature(
             .verify(msg, &assertion.signature)
             .is_ok(),
     };
-    if ok { Ok(()) } else { Err(MpError::bad_signature(None)) }
+    if ok {
+        Ok(())
+    } else {
+        Err(MpError::bad_signature(None))
+    }
 }
 
-/// 11. Expiry, lifetime and issue time, with [`SKEW_SECS`] of tolerance.
+/// Check 11: expiry, lifetime and issue time, with [`SKEW_SECS`] of tolerance.
 pub(crate) fn check_times(claims: &GrantClaims, now: OffsetDateTime) -> Result<(), MpError> {
     let now = now.unix_timestamp();
     if now - SKEW_SECS > claims.exp {
@@ -450,7 +493,7 @@ pub(crate) fn check_times(claims: &GrantClaims, now: OffsetDateTime) -> Result<(
     Ok(())
 }
 
-/// 12. A `jti` may be used once; it is remembered until `exp` + skew.
+/// Check 12: a `jti` may be used once; it is remembered until `exp` + skew.
 pub(crate) fn check_replay(
     state: &SimState,
     client: &ClientRegistration,
@@ -473,7 +516,7 @@ pub(crate) fn check_replay(
     Ok(())
 }
 
-/// 13. `consumer_org` must be a valid org number other than the client's own.
+/// Check 13: `consumer_org` must be a valid org number other than the client's own.
 pub(crate) fn check_consumer_org(
     claims: &GrantClaims,
     client: &ClientRegistration,
@@ -492,8 +535,9 @@ pub(crate) fn check_consumer_org(
     Ok(Some(org.clone()))
 }
 
-/// 14. Every scope must be registered on the client (MP-200) unless the consumer
-/// delegated it to the client's org (else MP-251), and be granted to the consumer (MP-250).
+/// Check 14: every scope must be registered on the client (MP-200) unless the
+/// consumer delegated it to the client's org (else MP-251), and be granted to the
+/// consumer (MP-250).
 pub(crate) fn check_scopes(
     state: &SimState,
     claims: &GrantClaims,
@@ -524,8 +568,8 @@ pub(crate) fn check_scopes(
     Ok(())
 }
 
-/// 15. `authorization_details`: known types (MP-301), known fields (MP-302), valid
-/// values (MP-303). Returns the entries to put in the token.
+/// Check 15: `authorization_details` has known types (MP-301), known fields
+/// (MP-302) and valid values (MP-303). Returns the entries to put in the token.
 pub(crate) fn check_authorization_details(
     claims: &GrantClaims,
     client: &ClientRegistration,
@@ -536,18 +580,20 @@ pub(crate) fn check_authorization_details(
     entries
         .iter()
         .enumerate()
-        .map(|(i, entry)| match entry.get("type").and_then(Value::as_str) {
-            Some(RAR_SYSTEMUSER) => systemuser_entry(i, entry, client),
-            Some(RAR_CONSENT) => consent_entry(i, entry),
-            Some(other) => Err(MpError::rar(
-                "MP-301",
-                format!("Unknown authorization_details type {other:?}"),
-            )),
-            None => Err(MpError::rar(
-                "MP-303",
-                format!("Invalid authorization_details[{i}]: type is missing"),
-            )),
-        })
+        .map(
+            |(i, entry)| match entry.get("type").and_then(Value::as_str) {
+                Some(RAR_SYSTEMUSER) => systemuser_entry(i, entry, client),
+                Some(RAR_CONSENT) => consent_entry(i, entry),
+                Some(other) => Err(MpError::rar(
+                    "MP-301",
+                    format!("Unknown authorization_details type {other:?}"),
+                )),
+                None => Err(MpError::rar(
+                    "MP-303",
+                    format!("Invalid authorization_details[{i}]: type is missing"),
+                )),
+            },
+        )
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
 }
@@ -562,10 +608,21 @@ fn unknown_fields(i: usize, entry: &Map<String, Value>, allowed: &[&str]) -> Res
     }
 }
 
-fn systemuser_entry(i: usize, entry: &Map<String, Value>, client: &ClientRegistration) -> Result<Value, MpError> {
+fn systemuser_entry(
+    i: usize,
+    entry: &Map<String, Value>,
+    client: &ClientRegistration,
+) -> Result<Value, MpError> {
     unknown_fields(i, entry, &["type", "systemuser_org", "externalRef"])?;
-    let invalid = |what: &str| MpError::rar("MP-303", format!("Invalid authorization_details[{i}]: {what}"));
-    let org = entry.get("systemuser_org").ok_or_else(|| invalid("systemuser_org is missing"))?;
+    let invalid = |what: &str| {
+        MpError::rar(
+            "MP-303",
+            format!("Invalid authorization_details[{i}]: {what}"),
+        )
+    };
+    let org = entry
+        .get("systemuser_org")
+        .ok_or_else(|| invalid("systemuser_org is missing"))?;
     let authority = org.get("authority").and_then(Value::as_str);
     let id = org.get("ID").and_then(Value::as_str);
     let org_no = match (authority, id.and_then(|id| id.strip_prefix("0192:"))) {
@@ -580,18 +637,24 @@ fn systemuser_entry(i: usize, entry: &Map<String, Value>, client: &ClientRegistr
         let valid = ext.as_str().is_some_and(|s| {
             !s.is_empty()
                 && s.chars().count() <= 255
-                && s.chars().all(|c| c.is_ascii_alphanumeric() || "øØæÆåÅ_-".contains(c))
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "øØæÆåÅ_-".contains(c))
         });
         if !valid {
             return Err(MpError::rar(
                 "MP-302",
-                format!("Invalid externalRef in authorization_details[{i}]: up to 255 of [a-zA-Z0-9øØæÆåÅ_-]"),
+                format!(
+                    "Invalid externalRef in authorization_details[{i}]: up to 255 of [a-zA-Z0-9øØæÆåÅ_-]"
+                ),
             ));
         }
     }
     // The token names the system user; externalRef is not echoed (as observed upstream).
     let system_id = format!("{}_system", client.client_id);
-    let ext = entry.get("externalRef").and_then(Value::as_str).unwrap_or(org_no);
+    let ext = entry
+        .get("externalRef")
+        .and_then(Value::as_str)
+        .unwrap_or(org_no);
     Ok(serde_json::json!({
         "type": RAR_SYSTEMUSER,
         "systemuser_id": [systemuser_id(&client.client_id, org_no, ext)],
@@ -607,19 +670,25 @@ fn systemuser_id(client_id: &str, org_no: &str, external_ref: &str) -> String {
     let digest = sha2::Sha256::digest(format!("{client_id}\n{org_no}\n{external_ref}"));
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_sha1_bytes(bytes).into_uuid().to_string()
+    uuid::Builder::from_sha1_bytes(bytes)
+        .into_uuid()
+        .to_string()
 }
 
 fn consent_entry(i: usize, entry: &Map<String, Value>) -> Result<Value, MpError> {
     unknown_fields(i, entry, &["type", "id", "from"])?;
     let field = |name: &str| entry.get(name).and_then(Value::as_str);
     match (field("id"), field("from")) {
-        (Some(id), Some(from)) if uuid::Uuid::parse_str(id).is_ok() && from.starts_with("urn:altinn:") => {
+        (Some(id), Some(from))
+            if uuid::Uuid::parse_str(id).is_ok() && from.starts_with("urn:altinn:") =>
+        {
             Ok(Value::Object(entry.clone()))
         }
         _ => Err(MpError::rar(
             "MP-303",
-            format!("Invalid authorization_details[{i}]: consent needs a UUID id and an urn:altinn: from"),
+            format!(
+                "Invalid authorization_details[{i}]: consent needs a UUID id and an urn:altinn: from"
+            ),
         )),
     }
 }

@@ -44,7 +44,9 @@ pub fn keys() -> &'static Keys {
         let handles: Vec<_> = (0..4)
             .map(|_| std::thread::spawn(|| RsaPrivateKey::generate().expect("RSA keygen")))
             .collect();
-        let mut keys = handles.into_iter().map(|h| h.join().expect("keygen thread"));
+        let mut keys = handles
+            .into_iter()
+            .map(|h| h.join().expect("keygen thread"));
         let mut next = || keys.next().expect("four keys");
         Keys {
             signing: next(),
@@ -101,7 +103,12 @@ pub async fn start_with(builder: digitoll_sim::SimulatorBuilder) -> Sim {
 }
 
 /// A certificate for `org` from the simulator's CA, certifying `key`.
-pub fn certificate(ctl: &SimControl, org: &str, opts: CertOptions, key: &RsaPrivateKey) -> BusinessCertificate {
+pub fn certificate(
+    ctl: &SimControl,
+    org: &str,
+    opts: CertOptions,
+    key: &RsaPrivateKey,
+) -> BusinessCertificate {
     ctl.ca()
         .try_issue_business_certificate(org, "Leverandør AS", opts, Some(key))
         .expect("certificate")
@@ -206,13 +213,27 @@ pub async fn token_request(s: &Sim, assertion: &str) -> (u16, Value) {
 /// Asserts a Maskinporten error body: status, `MP-xxx` code in `error_uri`, text in
 /// `error_description`, and a hex trace id.
 #[track_caller]
-pub fn assert_mp_error(issuer: &str, case: &str, got: &(u16, Value), status: u16, code: &str, text: &str) {
+pub fn assert_mp_error(
+    issuer: &str,
+    case: &str,
+    got: &(u16, Value),
+    status: u16,
+    code: &str,
+    text: &str,
+) {
     let (got_status, body) = got;
     assert_eq!(*got_status, status, "{case}: status, body {body}");
     let uri = body["error_uri"].as_str().unwrap_or_default();
-    assert_eq!(uri, format!("{issuer}errors/{code}"), "{case}: error_uri, body {body}");
+    assert_eq!(
+        uri,
+        format!("{issuer}errors/{code}"),
+        "{case}: error_uri, body {body}"
+    );
     let description = body["error_description"].as_str().unwrap_or_default();
-    assert!(description.contains(text), "{case}: {description:?} should contain {text:?}");
+    assert!(
+        description.contains(text),
+        "{case}: {description:?} should contain {text:?}"
+    );
     let trace = description
         .rsplit_once("(trace_id: ")
         .and_then(|(_, t)| t.strip_suffix(')'))
