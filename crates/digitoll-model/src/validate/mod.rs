@@ -443,11 +443,11 @@ fn render_segments(segments: &[serde_path_to_error::Segment]) -> String {
 fn null_out(root: &mut Value, segments: &[serde_path_to_error::Segment]) -> bool {
     let mut len = segments.len();
     while len > 0 {
-        if let Some(target) = value_at(root, &segments[..len]) {
-            if !target.is_null() {
-                *target = Value::Null;
-                return true;
-            }
+        if let Some(target) = value_at(root, &segments[..len])
+            && !target.is_null()
+        {
+            *target = Value::Null;
+            return true;
         }
         len -= 1;
     }
@@ -765,10 +765,10 @@ impl<'c> V<'c> {
         }
         if kind == PartyKind::Trader {
             // [D S27] typeOfPerson required since 2024-04; CL729.
-            if let Some(t) = self.req(&p.f("typeOfPerson"), &party.type_of_person) {
-                if !CodeList::Cl729.contains(&t.to_string()) {
-                    self.sync_err(&p.f("typeOfPerson"), m::one_of(CodeList::Cl729.codes()));
-                }
+            if let Some(t) = self.req(&p.f("typeOfPerson"), &party.type_of_person)
+                && !CodeList::Cl729.contains(&t.to_string())
+            {
+                self.sync_err(&p.f("typeOfPerson"), m::one_of(CodeList::Cl729.codes()));
             }
             if let Some(a) = self.req(&p.f("address"), &party.address) {
                 self.address(&p.f("address"), a, true);
@@ -776,10 +776,10 @@ impl<'c> V<'c> {
         } else if let Some(a) = &party.address {
             self.address(&p.f("address"), a, false);
         }
-        if kind == PartyKind::Representative {
-            if let Some(s) = &party.status {
-                self.code(&p.f("status"), s, CodeList::Cl094);
-            }
+        if kind == PartyKind::Representative
+            && let Some(s) = &party.status
+        {
+            self.code(&p.f("status"), s, CodeList::Cl094);
         }
         self.communications(&p.f("communication"), &party.communication);
     }
@@ -826,10 +826,10 @@ impl<'c> V<'c> {
     fn container_indicator(&mut self, p: &P<'_>, v: &Option<u8>) {
         // [D S15] required; CL708 0/1 ([I] reported with the S9 "Must be one
         // of" text because the field is an integer enum).
-        if let Some(c) = self.req(p, v) {
-            if !CodeList::Cl708.contains(&c.to_string()) {
-                self.sync_err(p, m::one_of(CodeList::Cl708.codes()));
-            }
+        if let Some(c) = self.req(p, v)
+            && !CodeList::Cl708.contains(&c.to_string())
+        {
+            self.sync_err(p, m::one_of(CodeList::Cl708.codes()));
         }
     }
 
@@ -870,13 +870,14 @@ impl<'c> V<'c> {
             &t.estimated_date_and_time_of_arrival,
         );
         // [D S27] estimated must equal scheduled on the first POST.
-        if let (Some(s), Some(e)) = (scheduled, estimated) {
-            if self.ctx.first_submission && s != e {
-                self.biz(
-                    &r.f("estimatedDateAndTimeOfArrival"),
-                    m::ESTIMATED_NOT_SCHEDULED,
-                );
-            }
+        if let (Some(s), Some(e)) = (scheduled, estimated)
+            && self.ctx.first_submission
+            && s != e
+        {
+            self.biz(
+                &r.f("estimatedDateAndTimeOfArrival"),
+                m::ESTIMATED_NOT_SCHEDULED,
+            );
         }
         let cml = r.f("consignmentMasterLevel");
         for (i, c) in t.consignment_master_level.iter().flatten().enumerate() {
@@ -1141,22 +1142,22 @@ impl<'c> V<'c> {
         for (i, d) in docs.iter().enumerate() {
             let pi = pdp.i(i);
             let t = self.req_str(&pi.f("typeOfReference"), &d.type_of_reference, PREV_TYPE);
-            if let Some(t) = t {
-                if !crate::codes::is_previous_document_type(t) {
-                    self.biz(
-                        &pi.f("typeOfReference"),
-                        m::invalid_code(&previous_document_types()),
-                    );
-                }
+            if let Some(t) = t
+                && !crate::codes::is_previous_document_type(t)
+            {
+                self.biz(
+                    &pi.f("typeOfReference"),
+                    m::invalid_code(&previous_document_types()),
+                );
             }
             let reference = self.opt_str(&pi.f("referenceNumber"), &d.reference_number, PREV_REF);
             let declarant = self.opt_str(&pi.f("declarantNumber"), &d.declarant_number, DECLARANT);
             let seq = self.opt_str(&pi.f("sequenceNumber"), &d.sequence_number, SEQUENCE);
             let date = d.declaration_date.as_deref();
-            if let Some(dt) = date {
-                if !is_iso_date(dt) {
-                    self.sync_err(&pi.f("declarationDate"), m::DATE);
-                }
+            if let Some(dt) = date
+                && !is_iso_date(dt)
+            {
+                self.sync_err(&pi.f("declarationDate"), m::DATE);
             }
             let is_cude = t == Some("CUDE");
             if is_cude {
@@ -1246,13 +1247,13 @@ impl<'c> V<'c> {
         for (i, e) in exports.iter().enumerate() {
             let pi = ep.i(i);
             let ty = self.req(&pi.f("typeOfExport"), &e.type_of_export);
-            if let Some(ty) = ty {
-                if !ty.is_known() {
-                    self.biz(
-                        &pi.f("typeOfExport"),
-                        m::invalid_code(&TypeOfExport::known_codes()),
-                    );
-                }
+            if let Some(ty) = ty
+                && !ty.is_known()
+            {
+                self.biz(
+                    &pi.f("typeOfExport"),
+                    m::invalid_code(&TypeOfExport::known_codes()),
+                );
             }
             let id = match e.export_id.as_deref() {
                 Some(s) if !s.trim().is_empty() => Some(s),
@@ -1299,10 +1300,10 @@ impl<'c> V<'c> {
         // the IncompleteDocumentationReason code list [D S1, S12].
         use IncompleteDocumentationReason as R;
         match procedure {
-            Some(ImportProcedure::ImmediateReleaseImport | ImportProcedure::CustomsDeclaration) => {
-                if !has_complete_cude {
-                    self.incomplete(R::IncompleteCudeDocumentation);
-                }
+            Some(ImportProcedure::ImmediateReleaseImport | ImportProcedure::CustomsDeclaration)
+                if !has_complete_cude =>
+            {
+                self.incomplete(R::IncompleteCudeDocumentation);
             }
             Some(ImportProcedure::WarehouseRelease) => match gonu {
                 Some(g) if g.reference_number.as_deref().is_none_or(str::is_empty) => {
@@ -1315,35 +1316,23 @@ impl<'c> V<'c> {
                     }
                 }
             },
-            Some(ImportProcedure::TransitImport) => {
-                if !has_n820 {
-                    self.incomplete(R::IncompleteTraDocumentation);
-                }
+            Some(ImportProcedure::TransitImport) if !has_n820 => {
+                self.incomplete(R::IncompleteTraDocumentation);
             }
-            Some(ImportProcedure::TransitRelease) => {
-                if !has_retr {
-                    self.incomplete(R::IncompleteTraDocumentation);
-                }
+            Some(ImportProcedure::TransitRelease) if !has_retr => {
+                self.incomplete(R::IncompleteTraDocumentation);
             }
-            Some(ImportProcedure::ImmediateReleaseVoec) => {
-                if !voec_complete {
-                    self.incomplete(R::IncompleteVoecDocumentation);
-                }
+            Some(ImportProcedure::ImmediateReleaseVoec) if !voec_complete => {
+                self.incomplete(R::IncompleteVoecDocumentation);
             }
-            Some(ImportProcedure::AtaCarnet) => {
-                if !has_ref("N955") {
-                    self.incomplete(R::IncompleteDocumentation);
-                }
+            Some(ImportProcedure::AtaCarnet) if !has_ref("N955") => {
+                self.incomplete(R::IncompleteDocumentation);
             }
-            Some(ImportProcedure::TirCarnet) => {
-                if !has_ref("N952") {
-                    self.incomplete(R::IncompleteDocumentation);
-                }
+            Some(ImportProcedure::TirCarnet) if !has_ref("N952") => {
+                self.incomplete(R::IncompleteDocumentation);
             }
-            Some(ImportProcedure::NatoForm302) => {
-                if !has_ref("C624") {
-                    self.incomplete(R::IncompleteDocumentation);
-                }
+            Some(ImportProcedure::NatoForm302) if !has_ref("C624") => {
+                self.incomplete(R::IncompleteDocumentation);
             }
             _ => {}
         }
@@ -1404,10 +1393,10 @@ impl<'c> V<'c> {
                     VAT,
                 ) {
                     // [D S10, S13] only known VOEC numbers (playground list).
-                    if let Some(fx) = &self.ctx.playground {
-                        if !fx.voec_numbers.iter().any(|x| x == vat) {
-                            self.biz(&fp.f("vatIdentificationNumber"), m::VOEC_UNKNOWN);
-                        }
+                    if let Some(fx) = &self.ctx.playground
+                        && !fx.voec_numbers.iter().any(|x| x == vat)
+                    {
+                        self.biz(&fp.f("vatIdentificationNumber"), m::VOEC_UNKNOWN);
                     }
                 }
                 if let Some(role) = self.opt_str(&fp.f("role"), &fr.role, FISCAL_ROLE) {
@@ -1438,21 +1427,22 @@ impl<'c> V<'c> {
                 &r.child_object_reference,
             ),
         ] {
-            if let Some(t) = self.req(&root.f(tf), ty) {
-                if !t.is_known() {
-                    self.sync_err(
-                        &root.f(tf),
-                        m::one_of(&crate::codes::ObjectType::known_codes()),
-                    );
-                }
+            if let Some(t) = self.req(&root.f(tf), ty)
+                && !t.is_known()
+            {
+                self.sync_err(
+                    &root.f(tf),
+                    m::one_of(&crate::codes::ObjectType::known_codes()),
+                );
             }
-            if let Some(mrn) = self.req_str(&root.f(rf), reference, MRN_LEN) {
-                if mrn.chars().count() == 18 && Mrn::parse(mrn).is_err() {
-                    // [I] Toll documents no MRN syntax rule or text; an MRN
-                    // of the wrong shape can never match, so report it with
-                    // the S10 "Invalid MRN format" wording.
-                    self.biz(&root.f(rf), "Invalid MRN format");
-                }
+            if let Some(mrn) = self.req_str(&root.f(rf), reference, MRN_LEN)
+                && mrn.chars().count() == 18
+                && Mrn::parse(mrn).is_err()
+            {
+                // [I] Toll documents no MRN syntax rule or text; an MRN
+                // of the wrong shape can never match, so report it with
+                // the S10 "Invalid MRN format" wording.
+                self.biz(&root.f(rf), "Invalid MRN format");
             }
         }
     }
