@@ -1,0 +1,184 @@
+//! Command-line definitions. Doc comments are the help text.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// digitoll: Norway's Digitoll customs APIs through Maskinporten, from onboarding to MRN.
+#[derive(Debug, Parser)]
+#[command(name = "digitoll", version, propagate_version = true)]
+pub(crate) struct Cli {
+    /// More log output on stderr (-v, -vv). RUST_LOG overrides it.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub(crate) verbose: u8,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the Maskinporten (and Toll) simulator on a local port.
+    Sim(SimArgs),
+    /// Generate and inspect keys for Maskinporten clients.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Inspect business certificates (.p12/.pfx or PEM).
+    #[command(subcommand)]
+    Cert(CertCommand),
+    /// Get a Maskinporten access token and show what it contains.
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SimArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:4100", env = "DIGITOLL_SIM_LISTEN")]
+    pub(crate) listen: SocketAddr,
+    /// Write the demo client's credentials (demo-client.json, demo-key.pem,
+    /// demo-cert-chain.pem) to this folder, for `digitoll token --credentials`.
+    #[arg(long, value_name = "DIR", default_value = "sim-demo")]
+    pub(crate) demo_dir: PathBuf,
+    /// Lifetime of the access tokens the simulator issues, in seconds.
+    #[arg(long, default_value_t = 120)]
+    pub(crate) token_lifetime: u64,
+    /// Behave as Maskinporten PROD instead of TEST (trust the production CA).
+    #[arg(long)]
+    pub(crate) prod: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Make an RSA key pair and the public JWK to upload to a Maskinporten
+    /// client in Samarbeidsportalen. The private key is written owner-only (0600).
+    Generate(KeysGenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeysGenerateArgs {
+    /// Key size in bits: 2048, 3072 or 4096.
+    #[arg(long, default_value_t = 2048)]
+    pub(crate) bits: u32,
+    /// Signing algorithm recorded in the JWK.
+    #[arg(long, value_enum, default_value_t = AlgArg::Rs256)]
+    pub(crate) alg: AlgArg,
+    /// Folder to write `<name>.key.pem` (private) and `<name>.jwk.json` (public) into.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub(crate) out: PathBuf,
+    /// Base name of the files.
+    #[arg(long, default_value = "maskinporten")]
+    pub(crate) name: String,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Print a JSON summary instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CertCommand {
+    /// Show subject, organisation number, issuer, validity and chain of a
+    /// business certificate, and whether it looks like a test or production one.
+    Inspect(CertInspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CertInspectArgs {
+    /// A .p12/.pfx file or a PEM file with one or more certificates.
+    pub(crate) file: PathBuf,
+    /// Password of a .p12/.pfx file.
+    #[arg(long, env = "DIGITOLL_P12_PASSWORD", hide_env_values = true)]
+    pub(crate) password: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum AlgArg {
+    #[value(name = "RS256")]
+    Rs256,
+    #[value(name = "RS384")]
+    Rs384,
+    #[value(name = "RS512")]
+    Rs512,
+}
+
+impl From<AlgArg> for maskinporten::Algorithm {
+    fn from(a: AlgArg) -> Self {
+        match a {
+            AlgArg::Rs256 => Self::RS256,
+            AlgArg::Rs384 => Self::RS384,
+            AlgArg::Rs512 => Self::RS512,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum EnvArg {
+    /// https://maskinporten.no/
+    Prod,
+    /// https://test.maskinporten.no/
+    Test,
+}
+
+/// How to reach Maskinporten and sign grants: a credentials file, or flags.
+#[derive(Debug, Args)]
+pub(crate) struct IdentityArgs {
+    /// A credentials file (JSON with client_id, issuer, key_file and kid, or
+    /// certificate_chain_file / p12_file), such as the simulator's demo-client.json.
+    #[arg(long, value_name = "FILE", env = "DIGITOLL_CREDENTIALS")]
+    pub(crate) credentials: Option<PathBuf>,
+    /// Maskinporten environment.
+    #[arg(long, value_enum, env = "DIGITOLL_ENV", conflicts_with = "issuer")]
+    pub(crate) env: Option<EnvArg>,
+    /// A custom Maskinporten issuer, e.g. the simulator's http://127.0.0.1:4100/.
+    #[arg(long, env = "DIGITOLL_ISSUER")]
+    pub(crate) issuer: Option<String>,
+    /// The Maskinporten client id (integration id) from Samarbeidsportalen.
+    #[arg(long, env = "DIGITOLL_CLIENT_ID")]
+    pub(crate) client_id: Option<String>,
+    /// Private key: PEM (PKCS#8, PKCS#1, encrypted PKCS#8) or a private JWK file.
+    #[arg(long, value_name = "FILE", conflicts_with = "p12")]
+    pub(crate) key: Option<PathBuf>,
+    /// The key id registered on the client (kid mode). Defaults to the JWK's kid or thumbprint.
+    #[arg(long)]
+    pub(crate) kid: Option<String>,
+    /// Certificate chain PEM (leaf first) for the key: sends x5c instead of kid.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub(crate) cert_chain: Option<PathBuf>,
+    /// Passphrase of an encrypted PKCS#8 key.
+    #[arg(long, env = "DIGITOLL_KEY_PASSPHRASE", hide_env_values = true)]
+    pub(crate) key_passphrase: Option<String>,
+    /// Business certificate (.p12/.pfx): sends the full chain in x5c.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) p12: Option<PathBuf>,
+    /// Password of the .p12/.pfx file.
+    #[arg(long, env = "DIGITOLL_P12_PASSWORD", hide_env_values = true)]
+    pub(crate) p12_password: Option<String>,
+    /// Signing algorithm.
+    #[arg(long, value_enum)]
+    pub(crate) alg: Option<AlgArg>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TokenArgs {
+    #[command(flatten)]
+    pub(crate) identity: IdentityArgs,
+    /// Scope(s) to ask for; repeat or separate with spaces.
+    #[arg(long = "scope", short = 's', required = true, num_args = 1..)]
+    pub(crate) scopes: Vec<String>,
+    /// Audience restriction (RFC 8707 resource).
+    #[arg(long)]
+    pub(crate) resource: Option<String>,
+    /// Act for this organisation through Altinn delegation (consumer_org).
+    #[arg(long)]
+    pub(crate) consumer_org: Option<String>,
+    /// Print only the access token (for scripts: TOKEN=$(digitoll token --raw …)).
+    #[arg(long, conflicts_with = "json")]
+    pub(crate) raw: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
