@@ -38,7 +38,7 @@ use crate::codes::{
     CodeList, ImportProcedure, IncompleteDocumentationReason, OutgoingProcedure, TypeOfExport,
     previous_document_types,
 };
-use crate::newtypes::{Mrn, TollInstant};
+use crate::newtypes::Mrn;
 use crate::responses::{AsyncValidationError, SyncErrorBody, SyncValidationError};
 use crate::road::{
     ActiveBorderTransportMeans, Address, Communication, DeleteBody, DocumentRef, GoodsItem,
@@ -1494,9 +1494,4 @@ fn export_id_ok(ty: &TypeOfExport, id: &str) -> bool {
         }
         TypeOfExport::Other(_) => false,
     }
-}
-
-/// Exposed for tests of the instant rule: whether `s` is Toll's instant format.
-pub fn is_toll_instant(s: &str) -> bool {
-    TollInstant::parse(s).is_ok()
 }
