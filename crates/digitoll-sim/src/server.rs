@@ -446,6 +446,7 @@ async fn serve(listener: TcpListener, router: Router, mut shutdown: watch::Recei
                     }
                 });
                 let connection = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
                     .serve_connection(TokioIo::new(stream), service);
                 let connection = graceful.watch(connection);
                 tokio::spawn(async move {
