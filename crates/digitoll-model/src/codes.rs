@@ -351,7 +351,7 @@ open_enum! {
         Transport = "TRANSPORT",
         /// A master consignment message.
         MasterConsignment = "MASTER_CONSIGNMENT",
-        /// A house consignment message ([I]).
+        /// A house consignment message (\[I\]).
         HouseConsignment = "HOUSE_CONSIGNMENT",
     }
 }

@@ -142,7 +142,7 @@ macro_rules! string_newtype_impls {
 /// message (the key for later PUT and DELETE).
 ///
 /// Toll documents no format or check digit. Reading of the examples
-/// `22NO4TU2HUD59UCBT8` and `24NO02091D3HAVFST5` (digitoll-api.md §2, [I]):
+/// `22NO4TU2HUD59UCBT8` and `24NO02091D3HAVFST5` (digitoll-api.md §2, \[I\]):
 /// 18 characters = 2 digits (year) + 2 uppercase letters (country, `NO` for
 /// Toll-issued ones, but NCTS MRNs such as `22FR98765273876523` share the
 /// shape, so any A–Z pair is accepted) + 14 uppercase alphanumerics. Lowercase

@@ -149,7 +149,7 @@ pub struct StatusWithDescendants {
     pub master_consignments: Vec<MasterStatusNode>,
 }
 
-/// `GET /entry/status/{mrn}` (field names from the public client, [C S37]).
+/// `GET /entry/status/{mrn}` (field names from the public client, \[C S37\]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EntryStatus {

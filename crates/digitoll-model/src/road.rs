@@ -71,7 +71,7 @@ pub(crate) fn json_kind(v: &serde_json::Value) -> &'static str {
 }
 
 /// A postal address. Since 2024-04 consignor and consignee need country, city,
-/// postcode and a street line or PO box (digitoll-api.md §1.3, [D S27]).
+/// postcode and a street line or PO box (digitoll-api.md §1.3, \[D S27\]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Address {
@@ -231,7 +231,7 @@ impl DocumentRef {
 /// A house reference on a transport (direct consignment). The nesting
 /// `consignmentMasterLevel[].consignmentHouseLevel[].transportDocumentHouseLevel`
 /// follows the v1→v2 changelog (S26); whether `consignmentHouseLevel` is a list
-/// is unverified ([I]).
+/// is unverified (\[I\]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TransportHouseRef {
@@ -627,7 +627,7 @@ pub struct HouseConsignment {
 }
 
 /// Relation create body (S6): links two existing messages by MRN. The path
-/// (`POST /relation`) is a guess ([I]).
+/// (`POST /relation`) is a guess (\[I\]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Relation {

@@ -89,7 +89,7 @@ pub struct ValidationContext {
     /// "Now" for date-dependent rules (e.g. the GONU deadline).
     pub now: OffsetDateTime,
     /// Whether this is the first POST of the message (not a PUT): the
-    /// estimated arrival must then equal the scheduled one [D S27].
+    /// estimated arrival must then equal the scheduled one \[D S27\].
     pub first_submission: bool,
     /// When set, references are checked against the playground fixtures as
     /// api-test.toll.no does (VOEC numbers, NCTS references, TVINN ids).
@@ -264,7 +264,7 @@ pub struct MalformedJson {
 
 impl MalformedJson {
     /// The 400 body to answer with. Toll's text for unreadable bodies is not
-    /// documented; we use the field `requestBody` ([I]).
+    /// documented; we use the field `requestBody` (\[I\]).
     pub fn to_sync_body(&self) -> SyncErrorBody {
         SyncErrorBody {
             validation_errors: vec![SyncValidationError::new("requestBody", self.to_string())],
@@ -559,21 +559,21 @@ const VAT: (usize, usize) = (1, 17);
 const HS: (usize, usize) = (6, 6);
 const FISCAL_ROLE: (usize, usize) = (1, 3);
 const GOODS_DESCRIPTION: (usize, usize) = (1, 512);
-/// [I] conveyance reference, carrier id links and receptacle ids.
+/// \[I\] conveyance reference, carrier id links and receptacle ids.
 const CONVEYANCE: (usize, usize) = (1, 35);
 const CARRIER_LINK: (usize, usize) = (1, 17);
 const RECEPTACLE: (usize, usize) = (1, 35);
 const MRN_LEN: (usize, usize) = (18, 18);
-/// [D S28] totalGrossMass "up to 6 decimals"; the integer part is [I].
+/// \[D S28\] totalGrossMass "up to 6 decimals"; the integer part is \[I\].
 const MASS_DIGITS: (usize, usize) = (16, 6);
-/// [I] VOEC value in NOK with øre; counts as integers.
+/// \[I\] VOEC value in NOK with øre; counts as integers.
 const AMOUNT_DIGITS: (usize, usize) = (16, 2);
 const COUNT_DIGITS: (usize, usize) = (9, 0);
 
-/// VOEC per-item limit in NOK [D S10].
+/// VOEC per-item limit in NOK \[D S10\].
 const VOEC_LIMIT_NOK: f64 = 3000.0;
 
-/// End of the GONU transitional arrangement [D S1].
+/// End of the GONU transitional arrangement \[D S1\].
 const GONU_DEADLINE: OffsetDateTime = datetime!(2027-03-01 00:00 UTC);
 
 struct V<'c> {
@@ -1476,8 +1476,8 @@ fn is_iso_date(s: &str) -> bool {
         && s.len() == 10
 }
 
-/// Export id formats per TB_EXPORTTYPE [D S12]:
-/// AES 18 characters (read as an MRN: `YY` + country + 14 alphanumerics, [I]);
+/// Export id formats per TB_EXPORTTYPE \[D S12\]:
+/// AES 18 characters (read as an MRN: `YY` + country + 14 alphanumerics, \[I\]);
 /// EUEIR up to 35 characters; EIDR 18 characters, 1–2 digits, 3–4 `SE`,
 /// 16–17 `AE`.
 fn export_id_ok(ty: &TypeOfExport, id: &str) -> bool {
