@@ -113,6 +113,26 @@ impl BusinessCertificate {
             .collect()
     }
 
+    /// The key and chain as a PKCS#12 (.p12) file protected by `password`
+    /// (PBES2/AES-256, HMAC-SHA256), like the files business-certificate vendors ship.
+    pub fn to_pkcs12(&self, password: &str) -> Result<Vec<u8>, SimError> {
+        let p12 = |what: &str| {
+            let what = what.to_owned();
+            move |e: p12_keystore::error::Error| SimError::Crypto(format!("PKCS#12 {what}: {e}"))
+        };
+        let key = p12_keystore::PrivateKey::from_der(&self.key_pkcs8_der).map_err(p12("key"))?;
+        let certs = self
+            .chain_der
+            .iter()
+            .map(|der| p12_keystore::Certificate::from_der(der))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(p12("certificate"))?;
+        let chain = p12_keystore::PrivateKeyChain::new("1", key, certs);
+        let mut store = p12_keystore::KeyStore::new();
+        store.add_entry("1", p12_keystore::KeyStoreEntry::PrivateKeyChain(chain));
+        store.writer(password).write().map_err(p12("writing"))
+    }
+
     /// The private key as an [`RsaPrivateKey`].
     pub fn private_key(&self) -> Result<RsaPrivateKey, SimError> {
         RsaPrivateKey::from_pkcs8_der(&self.key_pkcs8_der)

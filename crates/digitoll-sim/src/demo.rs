@@ -19,13 +19,16 @@
 //!   "scopes","key_file":"demo-key.pem","certificate_chain_file":"demo-cert-chain.pem",
 //!   "certificate_client_id"}`;
 //! - `demo-key.pem`: the private key, PKCS#8 PEM, mode 0600 on Unix;
-//! - `demo-cert-chain.pem`: the demo business certificate chain, leaf first.
+//! - `demo-cert-chain.pem`: the demo business certificate chain, leaf first;
+//! - `demo-cert.p12`: key and chain as PKCS#12 (mode 0600), password
+//!   [`DEMO_P12_PASSWORD`] (also in the JSON as `certificate_password`; it protects
+//!   demo material only).
 
 use std::fs;
 use std::io::Write as _;
 use std::path::Path;
 
-use secrecy::{ExposeSecret as _, SecretString};
+use secrecy::ExposeSecret as _;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
@@ -44,6 +47,8 @@ pub const DEMO_CLIENT_ID: &str = "8f2b0c4e-3d6a-4b1e-9c7d-2a5e6f1b3c9d";
 pub const DEMO_CERT_CLIENT_ID: &str = "8f2b0c4e-3d6a-4b1e-9c7d-2a5e6f1b3c9e";
 /// `kid` of the demo client's registered key.
 pub const DEMO_KID: &str = "digitoll-demo";
+/// Password of `demo-cert.p12` (demo material only).
+pub const DEMO_P12_PASSWORD: &str = "digitoll-demo";
 /// The Toll scopes the demo organisation and clients get.
 pub const TOLL_SCOPES: &[&str] = &[
     "toll:movement/road/v2",
@@ -110,9 +115,13 @@ pub(crate) fn write_credentials(
     };
     fs::create_dir_all(dir).map_err(io(dir))?;
     let key_path = dir.join("demo-key.pem");
-    write_private(&key_path, &demo.key.pkcs8_pem()).map_err(io(&key_path))?;
+    write_private(&key_path, demo.key.pkcs8_pem().expose_secret().as_bytes())
+        .map_err(io(&key_path))?;
     let chain_path = dir.join("demo-cert-chain.pem");
     fs::write(&chain_path, demo.certificate.chain_pem()).map_err(io(&chain_path))?;
+    let p12_path = dir.join("demo-cert.p12");
+    let p12 = demo.certificate.to_pkcs12(DEMO_P12_PASSWORD)?;
+    write_private(&p12_path, &p12).map_err(io(&p12_path))?;
     let issuer = control.issuer();
     let manifest = json!({
         "client_id": DEMO_CLIENT_ID,
@@ -124,6 +133,8 @@ pub(crate) fn write_credentials(
         "scopes": TOLL_SCOPES,
         "key_file": "demo-key.pem",
         "certificate_chain_file": "demo-cert-chain.pem",
+        "certificate_file": "demo-cert.p12",
+        "certificate_password": DEMO_P12_PASSWORD,
         "certificate_client_id": DEMO_CERT_CLIENT_ID,
     });
     let json_path = dir.join("demo-client.json");
@@ -133,7 +144,7 @@ pub(crate) fn write_credentials(
 }
 
 /// Writes a secret file readable only by its owner (on Unix).
-fn write_private(path: &Path, contents: &SecretString) -> std::io::Result<()> {
+fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -142,11 +153,11 @@ fn write_private(path: &Path, contents: &SecretString) -> std::io::Result<()> {
         options.mode(0o600);
         let mut file = options.open(path)?;
         file.set_permissions(fs::Permissions::from_mode(0o600))?;
-        file.write_all(contents.expose_secret().as_bytes())
+        file.write_all(contents)
     }
     #[cfg(not(unix))]
     {
         let mut file = options.open(path)?;
-        file.write_all(contents.expose_secret().as_bytes())
+        file.write_all(contents)
     }
 }

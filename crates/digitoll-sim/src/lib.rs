@@ -99,7 +99,8 @@ use std::sync::Arc;
 pub use ca::{BusinessCertificate, CertEnvironment, CertOptions, TestCa};
 pub use clock::SimClock;
 pub use demo::{
-    DEMO_CERT_CLIENT_ID, DEMO_CLIENT_ID, DEMO_KID, DEMO_ORG_NAME, DEMO_ORG_NO, TOLL_SCOPES,
+    DEMO_CERT_CLIENT_ID, DEMO_CLIENT_ID, DEMO_KID, DEMO_ORG_NAME, DEMO_ORG_NO, DEMO_P12_PASSWORD,
+    TOLL_SCOPES,
 };
 pub use faults::{ActiveFault, Fault, FaultKind, FaultUntil};
 pub use keys::RsaPrivateKey;

@@ -1141,6 +1141,19 @@ async fn demo_credentials_are_written_and_work() {
             0o600
         );
     }
+    // The PKCS#12 file opens with the documented password and holds key + chain.
+    assert_eq!(manifest["certificate_file"], "demo-cert.p12");
+    let p12 = std::fs::read(dir.path().join("demo-cert.p12")).unwrap();
+    let store = p12_keystore::KeyStore::from_pkcs12(
+        &p12,
+        manifest["certificate_password"].as_str().unwrap(),
+        p12_keystore::Pkcs12ImportPolicy::default(),
+    )
+    .unwrap();
+    let (_, chain) = store
+        .private_key_chain()
+        .expect("key chain in demo-cert.p12");
+    assert_eq!(chain.certs().len(), 2);
     let pem = std::fs::read_to_string(&key_path).unwrap();
     assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
     let der = base64::Engine::decode(
@@ -1151,6 +1164,11 @@ async fn demo_credentials_are_written_and_work() {
     )
     .unwrap();
     let key = RsaPrivateKey::from_pkcs8_der(&der).unwrap();
+    assert_eq!(
+        chain.key().as_der(),
+        key.pkcs8_der(),
+        "the p12 holds the demo key"
+    );
     let issuer = s.sim.issuer();
     let all_scopes = TOLL_SCOPES.join(" ");
 
