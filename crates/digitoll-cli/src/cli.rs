@@ -27,7 +27,7 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Cert(CertCommand),
     /// Get a Maskinporten access token and show what it contains.
-    Token(TokenArgs),
+    Token(Box<TokenArgs>),
 }
 
 #[derive(Debug, Args)]

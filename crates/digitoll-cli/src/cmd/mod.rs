@@ -14,6 +14,6 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Sim(args) => sim::run(args).await,
         Command::Keys(KeysCommand::Generate(args)) => keys::generate(args),
         Command::Cert(CertCommand::Inspect(args)) => cert::inspect(args),
-        Command::Token(args) => token::run(args).await,
+        Command::Token(args) => token::run(*args).await,
     }
 }

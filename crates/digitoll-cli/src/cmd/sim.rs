@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use digitoll_sim::{CertEnvironment, Simulator};
 
 use crate::cli::SimArgs;
-use crate::output::outln;
+use std::io::Write as _;
 
 pub(crate) async fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     let env = if args.prod {
@@ -24,17 +24,22 @@ pub(crate) async fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot start the simulator on {}", args.listen))?;
     let creds = args.demo_dir.join("demo-client.json");
-    outln!("digitoll simulator listening on {}", sim.base_url());
-    outln!("  Maskinporten issuer:  {}", sim.issuer());
-    outln!("  token endpoint:       {}", sim.token_endpoint());
-    outln!("  admin API:            {}sim/", sim.base_url());
-    outln!("  demo credentials:     {}", creds.display());
-    outln!();
-    outln!(
-        "Try:  digitoll token --credentials {} --scope toll:movement/road/v2",
-        creds.display()
+    let base = sim.base_url();
+    let banner = format!(
+        "digitoll simulator listening on {base}\n\
+         \x20 Maskinporten issuer:  {issuer}\n\
+         \x20 token endpoint:       {token}\n\
+         \x20 admin API:            {base}sim/\n\
+         \x20 demo credentials:     {creds}\n\n\
+         Try:  digitoll token --credentials {creds} --scope toll:movement/road/v2\n\
+         Stop with Ctrl-C.\n",
+        issuer = sim.issuer(),
+        token = sim.token_endpoint(),
+        creds = creds.display(),
     );
-    outln!("Stop with Ctrl-C.");
+    // The server keeps running even if nobody reads stdout any more.
+    let mut out = std::io::stdout();
+    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
     tokio::signal::ctrl_c()
         .await
         .context("cannot listen for Ctrl-C")?;

@@ -1,0 +1,388 @@
+//! End-to-end tests of the `digitoll` binary against the in-process simulator.
+//!
+//! Each test runs the real binary (`CARGO_BIN_EXE_digitoll`) as a user would,
+//! with no network: the simulator listens on 127.0.0.1 with a random port.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use digitoll_sim::{CertEnvironment, CertOptions, RunningSimulator, Simulator};
+use secrecy::ExposeSecret as _;
+use serde_json::Value;
+use time::{Duration, OffsetDateTime};
+
+fn digitoll(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_digitoll"))
+        .args(args)
+        .env_remove("DIGITOLL_CREDENTIALS")
+        .env_remove("DIGITOLL_CLIENT_ID")
+        .env_remove("DIGITOLL_P12_PASSWORD")
+        .output()
+        .expect("run digitoll")
+}
+
+/// Runs the binary on a blocking thread so the in-process simulator keeps serving.
+async fn digitoll_async(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        digitoll(&args)
+    })
+    .await
+    .expect("join")
+}
+
+fn stdout_json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+async fn sim_with_demo(dir: &Path) -> RunningSimulator {
+    Simulator::builder()
+        .write_demo_credentials(dir)
+        .start()
+        .await
+        .expect("start simulator")
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+#[test]
+fn keys_generate_writes_owner_only_key_and_public_jwk() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = digitoll(&[
+        "keys",
+        "generate",
+        "--out",
+        &s(dir.path()),
+        "--name",
+        "acme",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = stdout_json(&out);
+    let kid = summary["kid"].as_str().unwrap();
+
+    let key_path = dir.path().join("acme.key.pem");
+    let key = std::fs::read_to_string(&key_path).unwrap();
+    assert!(key.starts_with("-----BEGIN PRIVATE KEY-----"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&key_path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let jwk: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("acme.jwk.json")).unwrap())
+            .unwrap();
+    assert_eq!(jwk["kty"], "RSA");
+    assert_eq!(jwk["use"], "sig");
+    assert_eq!(jwk["alg"], "RS256");
+    assert_eq!(jwk["kid"], kid);
+    assert!(
+        jwk.get("d").is_none(),
+        "public JWK must not carry the private exponent"
+    );
+    // The JSON summary never carries the private key.
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("PRIVATE KEY"));
+
+    // A second run refuses to overwrite.
+    let again = digitoll(&[
+        "keys",
+        "generate",
+        "--out",
+        &s(dir.path()),
+        "--name",
+        "acme",
+    ]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+}
+
+#[test]
+fn keys_generate_rejects_unsupported_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = digitoll(&[
+        "keys",
+        "generate",
+        "--out",
+        &s(dir.path()),
+        "--bits",
+        "1024",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2048, 3072 or 4096"));
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing written"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cert_inspect_reads_pem_and_p12_and_flags_expired_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Simulator::builder().demo(false).start().await.unwrap();
+    let ctl = sim.control();
+    let ca = ctl.ca();
+    let cert = ca.issue_business_certificate("310000000", "Kunde AS", CertOptions::default());
+    let chain = dir.path().join("chain.pem");
+    std::fs::write(&chain, cert.chain_pem()).unwrap();
+
+    let out = digitoll_async(vec![
+        "cert".into(),
+        "inspect".into(),
+        s(&chain),
+        "--json".into(),
+    ])
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info = stdout_json(&out);
+    assert_eq!(info["organisation_number"], "310000000");
+    assert_eq!(info["valid_now"], true);
+    assert_eq!(info["chain"].as_array().unwrap().len(), 2);
+
+    // The same chain and key as a .p12 made by OpenSSL (default format).
+    let key = dir.path().join("key.pem");
+    std::fs::write(&key, cert.key_pem().expose_secret()).unwrap();
+    let p12 = dir.path().join("cert.p12");
+    let status = Command::new("openssl")
+        .args(["pkcs12", "-export", "-inkey", &s(&key), "-in", &s(&chain)])
+        .args(["-out", &s(&p12), "-passout", "pass:hemmelig"])
+        .status()
+        .expect("run openssl");
+    assert!(status.success());
+    let out = digitoll_async(vec![
+        "cert".into(),
+        "inspect".into(),
+        s(&p12),
+        "--password".into(),
+        "hemmelig".into(),
+        "--json".into(),
+    ])
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout_json(&out)["organisation_number"], "310000000");
+
+    // A wrong password is a clear error that does not echo the password.
+    let out = digitoll_async(vec![
+        "cert".into(),
+        "inspect".into(),
+        s(&p12),
+        "--password".into(),
+        "feil-passord".into(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("wrong password"), "{err}");
+    assert!(!err.contains("feil-passord"));
+
+    // An expired certificate: shown, and exit code 1.
+    let now = OffsetDateTime::now_utc();
+    let expired = ca.issue_business_certificate(
+        "310000000",
+        "Kunde AS",
+        CertOptions {
+            environment: CertEnvironment::Test,
+            not_before: now - Duration::days(400),
+            not_after: now - Duration::days(1),
+            use_organization_identifier: true,
+        },
+    );
+    let old = dir.path().join("old.pem");
+    std::fs::write(&old, expired.chain_pem()).unwrap();
+    let out = digitoll_async(vec!["cert".into(), "inspect".into(), s(&old)]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("NOT VALID NOW"), "{text}");
+    assert!(
+        text.contains("310000000"),
+        "organizationIdentifier is read: {text}"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_with_demo_credentials_shows_claims_but_not_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim_with_demo(dir.path()).await;
+    let creds = s(&dir.path().join("demo-client.json"));
+
+    let out = digitoll_async(vec![
+        "token".into(),
+        "--credentials".into(),
+        creds.clone(),
+        "--scope".into(),
+        "toll:movement/road/v2 toll:movement/entry".into(),
+        "--json".into(),
+    ])
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = stdout_json(&out);
+    assert_eq!(v["issuer"], sim.issuer());
+    assert_eq!(v["client_id"], digitoll_sim::DEMO_CLIENT_ID);
+    assert_eq!(
+        v["scopes"],
+        serde_json::json!(["toll:movement/entry", "toll:movement/road/v2"])
+    );
+    assert_eq!(v["claims"]["client_amr"], "private_key_jwt");
+    assert_eq!(
+        v["claims"]["consumer"]["ID"],
+        format!("0192:{}", digitoll_sim::DEMO_ORG_NO)
+    );
+    assert!(v.get("access_token").is_none());
+
+    // --raw prints exactly the token, which the simulator issued as a JWT.
+    let out = digitoll_async(vec![
+        "token".into(),
+        "--credentials".into(),
+        creds,
+        "-s".into(),
+        "toll:movement/air".into(),
+        "--raw".into(),
+    ])
+    .await;
+    assert!(out.status.success());
+    let raw = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(raw.trim().split('.').count(), 3);
+
+    let token_posts = sim
+        .control()
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/token")
+        .count();
+    assert_eq!(token_posts, 2);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_with_certificate_sends_x5c_and_explains_mp_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim_with_demo(dir.path()).await;
+    let d = |f: &str| s(&dir.path().join(f));
+
+    // Certificate client: key + chain, no kid.
+    let out = digitoll_async(vec![
+        "token".into(),
+        "--issuer".into(),
+        sim.issuer().trim_end_matches('/').to_owned(),
+        "--client-id".into(),
+        format!("  {}  ", digitoll_sim::DEMO_CERT_CLIENT_ID),
+        "--key".into(),
+        d("demo-key.pem"),
+        "--cert-chain".into(),
+        d("demo-cert-chain.pem"),
+        "-s".into(),
+        "toll:movement/road/v2".into(),
+        "--json".into(),
+    ])
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout_json(&out)["claims"]["client_amr"],
+        "virksomhetssertifikat"
+    );
+
+    // A scope the client does not have: exit 1, MP-200 with its hint.
+    let out = digitoll_async(vec![
+        "token".into(),
+        "--credentials".into(),
+        d("demo-client.json"),
+        "-s".into(),
+        "toll:declaration.feed".into(),
+        "--json".into(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let v = stdout_json(&out);
+    assert_eq!(v["mp_code"], "MP-200");
+    assert!(v["hint"].as_str().unwrap().contains("Samarbeidsportalen"));
+
+    // No key at all: a usage error that says what to pass.
+    let out = digitoll_async(vec![
+        "token".into(),
+        "--env".into(),
+        "test".into(),
+        "--client-id".into(),
+        "abc".into(),
+        "-s".into(),
+        "toll:movement/air".into(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--key FILE"));
+    sim.shutdown().await;
+}
+
+#[test]
+fn sim_command_serves_metadata_and_writes_demo_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_digitoll"))
+        .args([
+            "sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--demo-dir",
+            &s(dir.path()),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut first).unwrap();
+    let url = first.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+
+    let creds: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("demo-client.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(creds["issuer"], url.as_str());
+    let out = digitoll(&[
+        "token",
+        "--credentials",
+        &s(&dir.path().join("demo-client.json")),
+        "-s",
+        "toll:movement/rail",
+        "--json",
+    ]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout_json(&out)["scopes"],
+        serde_json::json!(["toll:movement/rail"])
+    );
+}
