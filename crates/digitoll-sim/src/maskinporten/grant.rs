@@ -484,6 +484,9 @@ pub(crate) fn check_times(claims: &GrantClaims, now: OffsetDateTime) -> Result<(
     if now - SKEW_SECS > claims.exp {
         return Err(MpError::timing("JWT is expired"));
     }
+    if claims.exp < claims.iat {
+        return Err(MpError::invalid_assertion("claim exp is before iat"));
+    }
     if claims.exp - claims.iat > MAX_LIFETIME_SECS {
         return Err(MpError::timing("JWT has too long lifetime"));
     }
@@ -697,5 +700,61 @@ impl MpError {
     fn with_description(mut self, text: &str) -> Self {
         self.description = text.to_owned();
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(iat: i64, exp: i64) -> GrantClaims {
+        GrantClaims {
+            aud: String::new(),
+            iss: String::new(),
+            iat,
+            exp,
+            jti: None,
+            scopes: vec!["s".into()],
+            resource: None,
+            pid: None,
+            consumer_org: None,
+            authorization_details: None,
+        }
+    }
+
+    fn timing_text(iat: i64, exp: i64, now: i64) -> Option<String> {
+        let now = OffsetDateTime::from_unix_timestamp(now).unwrap();
+        check_times(&claims(iat, exp), now)
+            .err()
+            .map(|e| e.description)
+    }
+
+    #[test]
+    fn time_checks_use_ten_seconds_of_skew() {
+        let t = 1_800_000_000;
+        assert_eq!(timing_text(t, t + 120, t), None);
+        assert_eq!(
+            timing_text(t, t + 121, t).as_deref(),
+            Some("JWT has too long lifetime")
+        );
+        assert_eq!(timing_text(t + 10, t + 60, t), None);
+        assert_eq!(
+            timing_text(t + 11, t + 60, t).as_deref(),
+            Some("Issue time is after now")
+        );
+        assert_eq!(timing_text(t - 60, t - 10, t), None);
+        assert_eq!(
+            timing_text(t - 60, t - 11, t).as_deref(),
+            Some("JWT is expired")
+        );
+        assert!(timing_text(t, t - 1, t).is_some_and(|d| d.contains("exp is before iat")));
+    }
+
+    #[test]
+    fn system_user_ids_are_stable_per_external_ref() {
+        let a = systemuser_id("c", "310000000", "x");
+        assert_eq!(a, systemuser_id("c", "310000000", "x"));
+        assert_ne!(a, systemuser_id("c", "310000000", "y"));
+        assert!(uuid::Uuid::parse_str(&a).is_ok());
     }
 }
