@@ -678,11 +678,10 @@ async fn outage_lasts_until_a_sim_or_wall_deadline() {
     assert!(s.ctl.faults().is_empty(), "expired outage removed");
 
     s.ctl.add_fault(
-        Fault::outage("/jwk")
-            .until_wall(OffsetDateTime::now_utc() + time::Duration::milliseconds(300)),
+        Fault::outage("/jwk").until_wall(OffsetDateTime::now_utc() + time::Duration::seconds(1)),
     );
     assert_eq!(status_of(&s, "jwk").await.unwrap().status(), 503);
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(status_of(&s, "jwk").await.unwrap().status(), 200);
 }
 
