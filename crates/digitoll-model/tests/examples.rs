@@ -121,3 +121,17 @@ fn invalid_examples_match_snapshots() {
         insta::assert_json_snapshot!(name, snapshot);
     }
 }
+
+#[test]
+fn detect_recognises_the_kind_of_every_example() {
+    for (name, text) in example_files() {
+        let value: Value = serde_json::from_str(&text).expect("example is JSON");
+        assert_eq!(
+            MessageKind::detect(&value),
+            Some(kind_of(&name)),
+            "{name}: detected kind differs from the file name"
+        );
+    }
+    assert_eq!(MessageKind::detect(&json!({"foo": 1})), None);
+    assert_eq!(MessageKind::detect(&json!([1, 2])), None);
+}

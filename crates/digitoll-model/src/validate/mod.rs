@@ -134,6 +134,51 @@ pub enum MessageKind {
     Delete,
 }
 
+impl MessageKind {
+    /// Guesses the kind from the top-level fields of a message, for tools that
+    /// take a file without being told what it is. Returns `None` when the
+    /// object fits no kind (or is not an object).
+    ///
+    /// ```
+    /// use digitoll_model::MessageKind;
+    /// let v = serde_json::json!({"documentIssueDate": "2026-12-01T08:00:00Z",
+    ///                            "activeBorderTransportMeans": {}});
+    /// assert_eq!(MessageKind::detect(&v), Some(MessageKind::Transport));
+    /// ```
+    pub fn detect(json: &serde_json::Value) -> Option<Self> {
+        let obj = json.as_object()?;
+        let has = |k: &str| obj.contains_key(k);
+        if has("activeBorderTransportMeans") || has("customsOfficeOfFirstEntry") {
+            Some(Self::Transport)
+        } else if has("parentObjectType") || has("childObjectType") {
+            Some(Self::Relation)
+        } else if has("consignmentHouseLevel") {
+            Some(Self::HouseConsignment)
+        } else if has("consignmentMasterLevel") {
+            Some(Self::MasterConsignment)
+        } else if has("documentIssueDate")
+            && obj
+                .keys()
+                .all(|k| k == "documentIssueDate" || k == "representative")
+        {
+            Some(Self::Delete)
+        } else {
+            None
+        }
+    }
+
+    /// The path segment Toll uses for this kind (`transport`, `master-consignment`, …).
+    pub fn path_segment(self) -> &'static str {
+        match self {
+            Self::Transport => "transport",
+            Self::MasterConsignment => "master-consignment",
+            Self::HouseConsignment => "house-consignment",
+            Self::Relation => "relation",
+            Self::Delete => "delete",
+        }
+    }
+}
+
 /// A parsed message of any kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
