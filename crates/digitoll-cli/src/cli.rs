@@ -28,6 +28,50 @@ pub(crate) enum Command {
     Cert(CertCommand),
     /// Get a Maskinporten access token and show what it contains.
     Token(Box<TokenArgs>),
+    /// Check Toll messages offline, with Toll's own rules and wording.
+    /// Exit code 1 when any file would be rejected.
+    Validate(ValidateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ValidateArgs {
+    /// Message files (JSON). The kind is detected from the fields unless --kind is given.
+    #[arg(required = true)]
+    pub(crate) files: Vec<PathBuf>,
+    /// The kind of message, when detection is not wanted.
+    #[arg(long, value_enum)]
+    pub(crate) kind: Option<KindArg>,
+    /// Validate as an update (PUT) rather than a first submission (POST).
+    #[arg(long)]
+    pub(crate) update: bool,
+    /// Check references against Toll's production rules instead of the test
+    /// environment's fixtures (TVINN, VOEC and NCTS references are then not checked).
+    #[arg(long)]
+    pub(crate) production: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum KindArg {
+    Transport,
+    Master,
+    House,
+    Relation,
+    Delete,
+}
+
+impl From<KindArg> for digitoll_model::MessageKind {
+    fn from(k: KindArg) -> Self {
+        match k {
+            KindArg::Transport => Self::Transport,
+            KindArg::Master => Self::MasterConsignment,
+            KindArg::House => Self::HouseConsignment,
+            KindArg::Relation => Self::Relation,
+            KindArg::Delete => Self::Delete,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -386,3 +386,88 @@ fn sim_command_serves_metadata_and_writes_demo_credentials() {
         serde_json::json!(["toll:movement/rail"])
     );
 }
+
+fn examples() -> Vec<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/road");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn validate_accepts_every_valid_example_and_rejects_every_invalid_one_with_paths() {
+    let files = examples();
+    assert!(files.len() >= 20);
+    for file in files {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let out = digitoll(&["validate", &s(&file), "--json"]);
+        let report = &stdout_json(&out)[0];
+        if name.starts_with("invalid-") {
+            assert_eq!(out.status.code(), Some(1), "{name} must be rejected");
+            assert_eq!(report["valid"], false, "{name}");
+            let errors: Vec<&Value> = report["validationErrors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .chain(report["validationErrorList"].as_array().unwrap())
+                .collect();
+            assert!(!errors.is_empty(), "{name}: no errors listed");
+            for e in errors {
+                let path = e["field"]
+                    .as_str()
+                    .or(e["pointer"]["messageElementPath"].as_str());
+                assert!(
+                    path.is_some_and(|p| !p.is_empty()),
+                    "{name}: error without a path: {e}"
+                );
+            }
+        } else {
+            // valid-* and incomplete-* are accepted by Toll (incomplete gets an MRN).
+            assert_eq!(out.status.code(), Some(0), "{name}: {report}");
+            assert_eq!(report["valid"], true, "{name}");
+        }
+    }
+}
+
+#[test]
+fn validate_explains_in_text_and_handles_unreadable_input() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/road");
+    let out = digitoll(&[
+        "validate",
+        &s(&dir.join("invalid-transport-missing-carrier-and-plate.json")),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("HTTP 400"), "{text}");
+    assert!(text.contains("carrier: must not be null"), "{text}");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let broken = tmp.path().join("broken.json");
+    std::fs::write(&broken, "{\"documentIssueDate\": ").unwrap();
+    let unknown = tmp.path().join("unknown.json");
+    std::fs::write(&unknown, "{\"hello\": 1}").unwrap();
+    let out = digitoll(&[
+        "validate",
+        &s(&broken),
+        &s(&unknown),
+        &s(&tmp.path().join("missing.json")),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("broken.json: not JSON"), "{text}");
+    assert!(text.contains("pass --kind"), "{text}");
+    assert!(text.contains("cannot read"), "{text}");
+
+    // --kind overrides detection: a transport checked as a house is all wrong.
+    let out = digitoll(&[
+        "validate",
+        "--kind",
+        "house",
+        &s(&dir.join("valid-transport.json")),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+}

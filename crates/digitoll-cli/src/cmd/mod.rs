@@ -4,6 +4,7 @@ mod cert;
 mod keys;
 mod sim;
 mod token;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -15,5 +16,6 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Keys(KeysCommand::Generate(args)) => keys::generate(args),
         Command::Cert(CertCommand::Inspect(args)) => cert::inspect(args),
         Command::Token(args) => token::run(*args).await,
+        Command::Validate(args) => validate::run(&args),
     }
 }
