@@ -1,1 +1,68 @@
-//! digitoll-client
+//! A typed client for Tolletaten's Digitoll movement APIs (road v2 today).
+//!
+//! * [`TollTokenProvider`] exchanges Maskinporten tokens (from any
+//!   [`maskinporten::TokenProvider`]) for Toll tokens at
+//!   `/api/access/external/oauth/token`, caches them per Maskinporten identity
+//!   and scope, renews them ahead of expiry ([`renew_margin`]) with one
+//!   exchange per key, and retries a rejected exchange once with a fresh
+//!   Maskinporten token.
+//! * [`MovementClient`] (alias [`RoadClient`]) submits transport, master and
+//!   house messages (typed or raw JSON), validates them locally with
+//!   digitoll-model first, polls validation status, and wraps every query
+//!   endpoint. The mode-specific parts (base paths, scope) live in [`Mode`].
+//! * Retries only where safe: GETs on network errors, 5xx and 429; writes only
+//!   when the connection could not be opened. A POST whose response is lost
+//!   is reconciled by a lookup instead of being re-posted (see
+//!   [`MovementClient::submit_master`]); a transport gets [`Error::Ambiguous`].
+//! * Every request has a `toll_request` tracing span (api, method, path,
+//!   status, duration) and the metrics `toll_requests_total{api,status}` and
+//!   `toll_request_duration_seconds{api}`. Tokens and bodies are never logged.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use digitoll_client::{DocumentKind, RoadClient, TollEnvironment, TollTokenProvider};
+//! use maskinporten::{Environment, MaskinportenClient, RsaKey, RsaSigner};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let key = RsaKey::from_pem_file("key.pem", None)?;
+//! let maskinporten = MaskinportenClient::builder(
+//!     Environment::Test,
+//!     "my-client-id",
+//!     Arc::new(RsaSigner::with_kid(key, "my-kid")),
+//! )
+//! .build_with_discovery()
+//! .await?;
+//! let tokens = TollTokenProvider::new(Arc::new(maskinporten), TollEnvironment::Test);
+//! let road = RoadClient::road(tokens)?;
+//! road.test_auth().await?;
+//!
+//! let master: serde_json::Value = serde_json::from_str(&std::fs::read_to_string("master.json")?)?;
+//! match road.submit_and_wait_raw(DocumentKind::MasterConsignment, &master).await {
+//!     Ok(done) => println!("MRN {} (incomplete: {:?})", done.mrn, done.incomplete),
+//!     Err(digitoll_client::Error::Rejected { errors, origin, .. }) => {
+//!         for e in errors {
+//!             eprintln!("{origin}: {}: {}", e.field, e.error);
+//!         }
+//!     }
+//!     Err(e) => return Err(e.into()),
+//! }
+//! # Ok(()) }
+//! ```
+
+#![warn(missing_docs)]
+
+mod config;
+mod env;
+mod error;
+mod http;
+mod movement;
+mod token;
+mod types;
+
+pub use config::{PollConfig, ReconcileConfig, RetryConfig};
+pub use env::{Mode, TollEnvironment};
+pub use error::{AmbiguousContext, AuthStage, DocumentKey, Error, OAuthErrorBody, Origin};
+pub use http::metric_names;
+pub use movement::{MovementClient, MovementClientBuilder, RoadClient};
+pub use token::{TollToken, TollTokenProvider, TollTokenProviderBuilder, renew_margin};
+pub use types::{Completed, Confirmation, DocumentKind, DocumentLookup, Submission};

@@ -1,0 +1,197 @@
+//! Where Toll lives and what each movement API is called: hosts, base paths
+//! and Maskinporten scopes, in one place.
+
+use std::fmt;
+
+use url::Url;
+
+use crate::error::Error;
+
+/// A Toll environment: the host that serves the token exchange and every API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TollEnvironment {
+    /// Production, `https://api.toll.no` (Maskinporten `https://maskinporten.no/`).
+    Prod,
+    /// The playground, `https://api-test.toll.no` (Maskinporten test).
+    Test,
+    /// Any other base URL, e.g. the digitoll simulator on `http://127.0.0.1:port/`.
+    Custom(Url),
+}
+
+impl TollEnvironment {
+    /// Production base URL.
+    pub const PROD_URL: &'static str = "https://api.toll.no";
+    /// Playground base URL.
+    pub const TEST_URL: &'static str = "https://api-test.toll.no";
+
+    /// A custom environment from a base URL text (a path prefix is kept).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `base` is not an absolute `http`/`https` URL.
+    pub fn custom(base: &str) -> Result<Self, Error> {
+        let url = Url::parse(base)
+            .map_err(|e| Error::Config(format!("Toll base URL {base:?} is not a URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+            return Err(Error::Config(format!(
+                "Toll base URL {base:?} must be an absolute http(s) URL"
+            )));
+        }
+        Ok(Self::Custom(url))
+    }
+
+    /// The base URL (no trailing slash in the path).
+    pub fn base_url(&self) -> Url {
+        let mut url = match self {
+            // Both constants are valid URLs (tested).
+            Self::Prod => Url::parse(Self::PROD_URL).unwrap_or_else(|_| unreachable!()),
+            Self::Test => Url::parse(Self::TEST_URL).unwrap_or_else(|_| unreachable!()),
+            Self::Custom(u) => u.clone(),
+        };
+        let trimmed = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&trimmed);
+        url.set_query(None);
+        url.set_fragment(None);
+        url
+    }
+
+    /// `{base}{path}`, where `path` starts with `/`.
+    pub(crate) fn join(&self, path: &str) -> Url {
+        let mut url = self.base_url();
+        let full = format!("{}{}", url.path().trim_end_matches('/'), path);
+        url.set_path(&full);
+        url
+    }
+
+    /// The token-exchange endpoint, `{base}/api/access/external/oauth/token`.
+    pub fn token_exchange_url(&self) -> Url {
+        self.join("/api/access/external/oauth/token")
+    }
+
+    /// Whether this is the playground, whose validation uses fixed fixtures
+    /// (TVINN, NCTS, VOEC): the client then applies the same fixture rules locally.
+    pub fn is_playground(&self) -> bool {
+        matches!(self, Self::Test)
+    }
+}
+
+/// A movement API family. Everything that differs between road, air, rail
+/// and maritime (base paths, scopes, metric labels) is in this type, so a
+/// [`crate::MovementClient`] for another mode is the same code with another value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// `movement-road-api-v2` and `movement-road-query-api-v2`.
+    Road,
+    /// `movement-air-api` v1 (paths only; messages are not modelled yet).
+    Air,
+    /// `movement-rail-api` v1 (paths only; messages are not modelled yet).
+    Rail,
+    /// `movement-maritime-api` v1 (paths only; messages are not modelled yet).
+    Maritime,
+}
+
+impl Mode {
+    /// Submission API base path, e.g. `/api/movement/road/v2`.
+    pub fn submission_path(self) -> &'static str {
+        match self {
+            Self::Road => "/api/movement/road/v2",
+            Self::Air => "/api/movement/air/v1",
+            Self::Rail => "/api/movement/rail/v1",
+            Self::Maritime => "/api/movement/maritime/v1",
+        }
+    }
+
+    /// Query API base path, e.g. `/api/movement/road/status/v2`.
+    pub fn query_path(self) -> &'static str {
+        match self {
+            Self::Road => "/api/movement/road/status/v2",
+            Self::Air => "/api/movement/air/status/v1",
+            Self::Rail => "/api/movement/rail/status/v1",
+            Self::Maritime => "/api/movement/maritime/status/v1",
+        }
+    }
+
+    /// The Maskinporten scope for both the submission and the query API of
+    /// this mode. `foreign` picks the `toll:eu/…` scope of businesses that
+    /// authenticate with an eIDAS eSeal. Entry status
+    /// (`GET …/status/v2/entry/status/{mrn}`) is on the query API, so it uses
+    /// this scope too, not `toll:movement/entry`.
+    pub fn scope(self, foreign: bool) -> &'static str {
+        match (self, foreign) {
+            (Self::Road, false) => "toll:movement/road/v2",
+            (Self::Road, true) => "toll:eu/movement/road/v2",
+            (Self::Air, false) => "toll:movement/air",
+            (Self::Air, true) => "toll:eu/movement/air",
+            (Self::Rail, false) => "toll:movement/rail",
+            (Self::Rail, true) => "toll:eu/movement/rail",
+            (Self::Maritime, false) => "toll:movement/maritime",
+            (Self::Maritime, true) => "toll:eu/movement/maritime",
+        }
+    }
+
+    /// Short name used in metric labels (`api="road"`, `api="road-query"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Road => "road",
+            Self::Air => "air",
+            Self::Rail => "rail",
+            Self::Maritime => "maritime",
+        }
+    }
+
+    pub(crate) fn query_label(self) -> &'static str {
+        match self {
+            Self::Road => "road-query",
+            Self::Air => "air-query",
+            Self::Rail => "rail-query",
+            Self::Maritime => "maritime-query",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            TollEnvironment::Prod.token_exchange_url().as_str(),
+            "https://api.toll.no/api/access/external/oauth/token"
+        );
+        assert_eq!(
+            TollEnvironment::Test
+                .join("/api/movement/road/v2/test-auth")
+                .as_str(),
+            "https://api-test.toll.no/api/movement/road/v2/test-auth"
+        );
+        let sim = TollEnvironment::custom("http://127.0.0.1:4100/").unwrap();
+        assert_eq!(
+            sim.join(Mode::Road.query_path()).as_str(),
+            "http://127.0.0.1:4100/api/movement/road/status/v2"
+        );
+        let prefixed = TollEnvironment::custom("http://proxy.local/toll/").unwrap();
+        assert_eq!(
+            prefixed.token_exchange_url().as_str(),
+            "http://proxy.local/toll/api/access/external/oauth/token"
+        );
+        assert!(TollEnvironment::custom("ftp://x").is_err());
+        assert!(TollEnvironment::custom("not a url").is_err());
+    }
+
+    #[test]
+    fn scopes() {
+        assert_eq!(Mode::Road.scope(false), "toll:movement/road/v2");
+        assert_eq!(Mode::Road.scope(true), "toll:eu/movement/road/v2");
+        assert_eq!(Mode::Air.scope(false), "toll:movement/air");
+        assert_eq!(
+            Mode::Maritime.query_path(),
+            "/api/movement/maritime/status/v1"
+        );
+    }
+}
