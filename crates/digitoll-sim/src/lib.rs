@@ -1,4 +1,4 @@
-//! `digitoll-sim`: a simulator of Maskinporten (and, later, the Toll APIs) for
+//! `digitoll-sim`: a simulator of Maskinporten and the Toll road v2 APIs for
 //! digitoll's tests and demos.
 //!
 //! It runs in-process from tests (bound to `127.0.0.1:0`) or standalone (the CLI
@@ -11,6 +11,10 @@
 //!   Maskinporten's error body (`error`, `error_description` with
 //!   `(trace_id: …)`, `error_uri` = `<issuer>errors/MP-xxx`) or an RS256 access
 //!   token;
+//! - the Toll part (see [`toll`]): `POST /api/access/external/oauth/token` (token
+//!   exchange), the road v2 submission API under `/api/movement/road/v2` and the
+//!   query API under `/api/movement/road/status/v2`, with asynchronous processing,
+//!   linking, auto-cancellation and per-organisation visibility;
 //! - `/sim/…`: the admin API (see [`admin`]) for registering organisations,
 //!   clients, scope grants and delegations, moving the clock, injecting faults and
 //!   reading recorded requests. [`SimControl`] offers the same operations in Rust.
@@ -91,6 +95,7 @@ mod record;
 mod registry;
 mod server;
 mod state;
+pub mod toll;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -107,6 +112,10 @@ pub use keys::RsaPrivateKey;
 pub use record::{RecordedBody, RecordedRequest};
 pub use registry::{ClientRegistration, Delegation, Organisation, ScopeGrant, is_valid_org_no};
 pub use server::{RunningSimulator, Simulator, SimulatorBuilder};
+pub use toll::{
+    MessageState, ROAD_SCOPE, ROAD_SCOPE_EU, SubmissionOperation, SubmissionStatus, TollMessageInfo,
+    TollMessageKind, TollSubmissionInfo,
+};
 
 use state::SimState;
 
@@ -138,6 +147,9 @@ pub enum SimError {
     /// The server could not be set up.
     #[error("server: {0}")]
     Server(String),
+    /// An admin operation named something that does not exist (e.g. an unknown MRN).
+    #[error("{0}")]
+    NotFound(String),
 }
 
 /// A cheap, cloneable handle to a running simulator's state: the same operations

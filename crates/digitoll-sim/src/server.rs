@@ -1,8 +1,9 @@
 //! Starting the simulator: builder, router composition, middleware and the
 //! connection loop.
 //!
-//! The router is `maskinporten::routes()` + `admin::routes()` (+ the Toll API
-//! routes under `/api/` when they are added), wrapped, outermost first, in:
+//! The router is `maskinporten::routes()` + `admin::routes()` + `toll::routes()`
+//! (the Toll APIs under `/api/` and their admin routes under `/sim/toll/`),
+//! wrapped, outermost first, in:
 //!
 //! 1. the `Date` header from the sim clock (replacing hyper's own: hyper only adds
 //!    `Date` when the response has none);
@@ -40,7 +41,8 @@ use crate::maskinporten::TokenSigner;
 use crate::record::{RecordedBody, RecordedRequest, Recorder, redact_authorization};
 use crate::registry::Registry;
 use crate::state::SimState;
-use crate::{SimControl, SimError, admin, demo, maskinporten};
+use crate::toll::{TollConfig, TollState};
+use crate::{SimControl, SimError, admin, demo, maskinporten, toll};
 
 /// Largest request body the simulator reads (recording buffers bodies).
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -62,6 +64,7 @@ impl Simulator {
             fault_seed: 0,
             signing_key: None,
             demo_key: None,
+            toll: TollConfig::default(),
         }
     }
 }
@@ -78,6 +81,7 @@ pub struct SimulatorBuilder {
     fault_seed: u64,
     signing_key: Option<RsaPrivateKey>,
     demo_key: Option<RsaPrivateKey>,
+    toll: TollConfig,
 }
 
 impl SimulatorBuilder {
@@ -138,6 +142,29 @@ impl SimulatorBuilder {
         self
     }
 
+    /// `expires_in` of Toll tokens from the token exchange (default 970 s, as in
+    /// Toll's example).
+    pub fn toll_token_lifetime(mut self, d: StdDuration) -> Self {
+        self.toll.token_lifetime = d;
+        self
+    }
+
+    /// How long after receipt, on the sim clock, Toll submissions are processed
+    /// (default 1 s; validation-status answers 404 until then). Zero makes the
+    /// result visible to the next call, which suits tests.
+    pub fn processing_delay(mut self, d: StdDuration) -> Self {
+        self.toll.processing_delay = d;
+        self
+    }
+
+    /// Whether Toll validation uses the playground fixtures (TVINN, VOEC, NCTS)
+    /// as api-test.toll.no does (default true: the simulator mimics Toll's test
+    /// environment).
+    pub fn playground(mut self, enabled: bool) -> Self {
+        self.toll.playground = enabled;
+        self
+    }
+
     /// Binds, generates keys and CAs, installs demo data, writes demo credentials
     /// if asked, and serves in a background task. The server stops when the
     /// returned [`RunningSimulator`] is shut down or dropped.
@@ -182,6 +209,7 @@ impl SimulatorBuilder {
             signer: TokenSigner::new(&signing_key)?,
             used_jtis: Mutex::new(Default::default()),
             token_lifetime: RwLock::new(self.token_lifetime),
+            toll: TollState::new(self.toll),
         });
         let control = SimControl {
             state: state.clone(),
@@ -288,7 +316,7 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
     Router::new()
         .merge(maskinporten::routes())
         .merge(admin::routes())
-        // The Toll APIs (under /api/) are merged here when they exist.
+        .merge(toll::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(middleware::from_fn_with_state(state.clone(), date_header))

@@ -1,6 +1,6 @@
 //! The simulator's shared state: one [`SimState`] behind an `Arc`, used by every
-//! route and by [`crate::SimControl`]. Later parts (the Toll APIs) add their own
-//! fields here.
+//! route and by [`crate::SimControl`]. The Toll APIs keep theirs in
+//! [`TollState`].
 
 use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
@@ -15,6 +15,7 @@ use crate::faults::FaultSet;
 use crate::maskinporten::TokenSigner;
 use crate::record::Recorder;
 use crate::registry::Registry;
+use crate::toll::TollState;
 
 /// Everything the running simulator knows.
 #[derive(Debug)]
@@ -35,6 +36,8 @@ pub(crate) struct SimState {
     pub(crate) used_jtis: Mutex<HashMap<String, OffsetDateTime>>,
     /// `expires_in` of issued access tokens.
     pub(crate) token_lifetime: RwLock<StdDuration>,
+    /// The Toll part: tokens, settings and the message store.
+    pub(crate) toll: TollState,
 }
 
 impl SimState {

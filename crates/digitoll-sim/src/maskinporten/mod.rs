@@ -71,6 +71,16 @@ impl TokenSigner {
         &self.kid
     }
 
+    /// The public key as a `jsonwebtoken` decoding key, so the Toll token
+    /// exchange can verify access tokens this simulator issued.
+    pub(crate) fn decoding_key(&self) -> Result<jsonwebtoken::DecodingKey, SimError> {
+        jsonwebtoken::DecodingKey::from_rsa_components(
+            self.jwk["n"].as_str().unwrap_or_default(),
+            self.jwk["e"].as_str().unwrap_or_default(),
+        )
+        .map_err(|e| SimError::Crypto(format!("loading the token-verification key: {e}")))
+    }
+
     fn sign(&self, claims: &Value) -> Result<String, SimError> {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(self.kid.clone());

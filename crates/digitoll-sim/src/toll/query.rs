@@ -1,0 +1,464 @@
+//! The road v2 query API under `/api/movement/road/status/v2`.
+//!
+//! Response shapes follow digitoll-api.md §1.1/§1.2; additions we made are
+//! marked \[I\] and are all extra fields a tolerant client ignores:
+//!
+//! - the document-status object is `{"documentNumber","type","documentStatus",
+//!   "incompleteDocumentationReasonList","mrn"}` (`mrn` \[I\], so a lost POST
+//!   response can be reconciled by a lookup);
+//! - tree nodes carry `mrn` and `received` \[I on houses\]; a transport's direct
+//!   consignments are listed in a top-level `houseConsignments` array \[I\];
+//!   houses that name a master the transport references are shown under that
+//!   master even before the master itself is received;
+//! - the receptacle query answers an array of document statuses \[I\].
+//!
+//! Every query answers 404 when nothing visible matches; a validation status is
+//! visible only to the organisation that submitted the request, and it answers
+//! 404 until the request is processed. Relation requests can be polled under any
+//! kind's `validation-status` path \[I\] (Toll documents no relation query).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use digitoll_model::TollInstant;
+use serde_json::{Value, json};
+
+use super::auth::{Caller, authenticate_road};
+use super::store::{HouseSlot, MasterSlot, StoredMessage, Weight};
+use super::{Store, SubmissionStatus, TollMessageKind, not_found};
+use crate::state::SimState;
+
+/// Base path of the query API.
+pub(crate) const BASE: &str = "/api/movement/road/status/v2";
+
+pub(super) fn routes() -> Router<Arc<SimState>> {
+    let mut router = Router::new();
+    for kind in [
+        TollMessageKind::Transport,
+        TollMessageKind::MasterConsignment,
+        TollMessageKind::HouseConsignment,
+        TollMessageKind::Relation,
+    ] {
+        router = router.route(
+            &format!("{BASE}/{}/validation-status/{{request_id}}", kind.path_segment()),
+            get(
+                move |State(s): State<Arc<SimState>>,
+                      Path(id): Path<String>,
+                      headers: HeaderMap| async move {
+                    with_store(&s, &headers, |store, caller| {
+                        validation_status(store, caller, kind, &id)
+                    })
+                },
+            ),
+        );
+    }
+    router
+        .route(
+            &format!("{BASE}/transport/{{mrn}}/status-with-descendants"),
+            get(by_mrn(transport_tree)),
+        )
+        .route(
+            &format!("{BASE}/transport/{{mrn}}/master-consignment/transport-document/status"),
+            get(by_mrn(transport_masters)),
+        )
+        .route(
+            &format!("{BASE}/transport/{{mrn}}/house-consignment/transport-document/status"),
+            get(by_mrn(transport_houses)),
+        )
+        .route(
+            &format!("{BASE}/master-consignment/{{mrn}}/status-with-descendants"),
+            get(by_mrn(master_tree)),
+        )
+        .route(
+            &format!("{BASE}/master-consignment/{{mrn}}/transport-document/status"),
+            get(by_mrn(master_houses)),
+        )
+        .route(
+            &format!("{BASE}/master-consignment/transport-document/status"),
+            get(lookup(TollMessageKind::MasterConsignment)),
+        )
+        .route(
+            &format!("{BASE}/house-consignment/{{mrn}}/transport-document/status"),
+            get(by_mrn(house_status)),
+        )
+        .route(
+            &format!("{BASE}/house-consignment/transport-document/status"),
+            get(lookup(TollMessageKind::HouseConsignment)),
+        )
+        .route(
+            &format!(
+                "{BASE}/house-consignment/postal-receptacle/{{receptacle}}/transport-document/status"
+            ),
+            get(by_mrn(receptacle_houses)),
+        )
+        .route(
+            &format!("{BASE}/entry/status/{{mrn}}"),
+            get(by_mrn(entry_status)),
+        )
+}
+
+type QueryResult = Result<Value, Response>;
+
+/// Authenticates, brings the store up to now and runs `f` under its lock.
+fn with_store(
+    state: &SimState,
+    headers: &HeaderMap,
+    f: impl FnOnce(&Store, &Caller) -> QueryResult,
+) -> Response {
+    let now = state.clock.now();
+    let caller = match authenticate_road(&state.toll.tokens, headers, now) {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    let store = state.toll.store_at(now);
+    match f(&store, &caller) {
+        Ok(value) => Json(value).into_response(),
+        Err(response) => response,
+    }
+}
+
+/// A handler for `…/{param}/…` queries.
+fn by_mrn(
+    f: fn(&Store, &Caller, &str) -> QueryResult,
+) -> impl Fn(
+    State<Arc<SimState>>,
+    Path<String>,
+    HeaderMap,
+) -> std::future::Ready<Response<Body>>
++ Clone
++ Send
++ Sync
++ 'static {
+    move |State(s), Path(param), headers| {
+        std::future::ready(with_store(&s, &headers, |store, caller| {
+            f(store, caller, &param)
+        }))
+    }
+}
+
+/// A handler for the lookups by `documentNumber`, `type` and `carrierId`.
+fn lookup(
+    kind: TollMessageKind,
+) -> impl Fn(
+    State<Arc<SimState>>,
+    Query<HashMap<String, String>>,
+    HeaderMap,
+) -> std::future::Ready<Response<Body>>
++ Clone
++ Send
++ Sync
++ 'static {
+    move |State(s), Query(params), headers| {
+        std::future::ready(with_store(&s, &headers, |store, caller| {
+            lookup_document(store, caller, kind, &params)
+        }))
+    }
+}
+
+fn missing(what: String) -> Response {
+    not_found(what)
+}
+
+fn validation_status(
+    store: &Store,
+    caller: &Caller,
+    kind: TollMessageKind,
+    id: &str,
+) -> QueryResult {
+    let unknown = || missing(format!("no {} request with requestId {id}", kind.path_segment()));
+    let uuid = uuid::Uuid::parse_str(id).map_err(|_| unknown())?;
+    let request = store
+        .request(&uuid)
+        .filter(|r| r.org == caller.org)
+        .filter(|r| r.kind == kind || r.kind == TollMessageKind::Relation)
+        .ok_or_else(unknown)?;
+    match (&request.status, &request.result) {
+        (SubmissionStatus::Pending, _) | (_, None) => Err(missing(format!(
+            "request {id} is still being processed; poll again"
+        ))),
+        (_, Some(result)) => Ok(result.clone()),
+    }
+}
+
+fn visible<'a>(
+    store: &'a Store,
+    caller: &Caller,
+    kind: TollMessageKind,
+    mrn: &str,
+) -> Result<&'a StoredMessage, Response> {
+    store.visible(kind, mrn, &caller.org).ok_or_else(|| {
+        missing(format!(
+            "no {} with MRN {mrn} for organisation {}",
+            kind.path_segment(),
+            caller.org
+        ))
+    })
+}
+
+fn weight_of(m: &StoredMessage) -> Option<Weight> {
+    m.master()
+        .and_then(|s| s.gross_mass.as_ref())
+        .or_else(|| m.house().and_then(|s| s.gross_mass.as_ref()))
+        .map(Weight::of)
+}
+
+fn document_status(m: &StoredMessage) -> String {
+    if m.incomplete.is_empty() {
+        "SUCCESS".into()
+    } else {
+        "INCOMPLETE".into()
+    }
+}
+
+/// The document-status object of a master or house, with its `mrn` \[I\].
+fn doc_status(m: &StoredMessage) -> Value {
+    let doc = m.doc();
+    json!({
+        "documentNumber": doc.map(|d| d.number.clone()),
+        "type": doc.map(|d| d.doc_type.clone()),
+        "documentStatus": document_status(m),
+        "incompleteDocumentationReasonList": m.incomplete.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        "mrn": m.mrn,
+    })
+}
+
+fn house_node(h: &StoredMessage) -> Value {
+    let doc = h.doc();
+    json!({
+        "documentNumber": doc.map(|d| d.number.clone()),
+        "type": doc.map(|d| d.doc_type.clone()),
+        "weight": weight_of(h).map(Weight::to_number),
+        "status": document_status(h),
+        "incompleteDocumentationReasonList": h.incomplete.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        "received": true,
+        "mrn": h.mrn,
+    })
+}
+
+fn missing_doc(doc: &super::store::DocKey) -> Value {
+    json!({"documentNumber": doc.number, "type": doc.doc_type, "received": false})
+}
+
+/// A master node with its houses; returns the node, the master's own weight
+/// (if received) and the sum of its houses' weights.
+fn master_node(store: &Store, slot: &MasterSlot<'_>) -> (Value, Option<Weight>, Weight) {
+    let houses = store.master_houses(slot);
+    let house_sum: Weight = houses.iter().filter_map(|h| weight_of(h)).sum();
+    let house_nodes: Vec<Value> = houses.iter().map(|h| house_node(h)).collect();
+    match slot {
+        MasterSlot::Received(m) => {
+            let doc = m.doc();
+            let weight = weight_of(m);
+            (
+                json!({
+                    "documentNumber": doc.map(|d| d.number.clone()),
+                    "type": doc.map(|d| d.doc_type.clone()),
+                    "weight": weight.map(Weight::to_number),
+                    "sumOfWeightForHouseConsignments": house_sum.to_number(),
+                    "received": true,
+                    "mrn": m.mrn,
+                    "houseConsignments": house_nodes,
+                }),
+                weight,
+                house_sum,
+            )
+        }
+        MasterSlot::Missing { doc, .. } => (
+            json!({
+                "documentNumber": doc.number,
+                "type": doc.doc_type,
+                "sumOfWeightForHouseConsignments": house_sum.to_number(),
+                "received": false,
+                "houseConsignments": house_nodes,
+            }),
+            None,
+            house_sum,
+        ),
+    }
+}
+
+fn transport_tree(store: &Store, caller: &Caller, mrn: &str) -> QueryResult {
+    let t = visible(store, caller, TollMessageKind::Transport, mrn)?;
+    let mut masters = Vec::new();
+    let mut master_sum = Weight::default();
+    let mut house_sum = Weight::default();
+    for slot in store.transport_masters(t) {
+        let (node, weight, houses) = master_node(store, &slot);
+        masters.push(node);
+        master_sum = master_sum + weight.unwrap_or_default();
+        house_sum = house_sum + houses;
+    }
+    let mut direct = Vec::new();
+    for slot in store.transport_direct_houses(t) {
+        match slot {
+            HouseSlot::Received(h) => {
+                house_sum = house_sum + weight_of(h).unwrap_or_default();
+                direct.push(house_node(h));
+            }
+            HouseSlot::Missing(doc) => direct.push(missing_doc(&doc)),
+        }
+    }
+    Ok(json!({
+        "mrn": t.mrn,
+        "sumOfWeightForMasterConsignments": master_sum.to_number(),
+        "sumOfWeightForHouseConsignments": house_sum.to_number(),
+        "masterConsignments": masters,
+        "houseConsignments": direct,
+    }))
+}
+
+fn master_tree(store: &Store, caller: &Caller, mrn: &str) -> QueryResult {
+    let m = visible(store, caller, TollMessageKind::MasterConsignment, mrn)?;
+    let (node, weight, houses) = master_node(store, &MasterSlot::Received(m));
+    Ok(json!({
+        "mrn": m.mrn,
+        "sumOfWeightForMasterConsignments": weight.unwrap_or_default().to_number(),
+        "sumOfWeightForHouseConsignments": houses.to_number(),
+        "masterConsignments": [node],
+    }))
+}
+
+fn transport_masters(store: &Store, caller: &Caller, mrn: &str) -> QueryResult {
+    let t = visible(store, caller, TollMessageKind::Transport, mrn)?;
+    let list: Vec<Value> = store
+        .transport_masters(t)
+        .iter()
+        .map(|slot| match slot {
+            MasterSlot::Received(m) => {
+                let mut v = doc_status(m);
+                v["received"] = json!(true);
+                v
+            }
+            MasterSlot::Missing { doc, .. } => missing_doc(doc),
+        })
+        .collect();
+    Ok(Value::Array(list))
+}
+
+fn transport_houses(store: &Store, caller: &Caller, mrn: &str) -> QueryResult {
+    let t = visible(store, caller, TollMessageKind::Transport, mrn)?;
+    let mut seen = std::collections::HashSet::new();
+    let mut list = Vec::new();
+    for slot in store.transport_masters(t) {
+        for h in store.master_houses(&slot) {
+            if seen.insert(h.mrn.clone()) {
+                list.push(doc_status(h));
+            }
+        }
+    }
+    for slot in store.transport_direct_houses(t) {
+        match slot {
+            HouseSlot::Received(h) => {
+                if seen.insert(h.mrn.clone()) {
+                    list.push(doc_status(h));
+                }
+            }
+            HouseSlot::Missing(doc) => list.push(missing_doc(&doc)),
+        }
+    }
+    Ok(Value::Array(list))
+}
+
+fn master_houses(store: &Store, caller: &Caller, mrn: &str) -> QueryResult {
+    let m = visible(store, caller, TollMessageKind::MasterConsignment, mrn)?;
+    let list = store
+        .master_houses(&MasterSlot::Received(m))
+        .into_iter()
+        .map(doc_status)
+        .collect();
+    Ok(Value::Array(list))
+}
+
+fn house_status(store: &Store, caller: &Caller, mrn: &str) -> QueryResult {
+    let h = visible(store, caller, TollMessageKind::HouseConsignment, mrn)?;
+    Ok(doc_status(h))
+}
+
+fn receptacle_houses(store: &Store, caller: &Caller, receptacle: &str) -> QueryResult {
+    let list: Vec<Value> = store
+        .messages
+        .iter()
+        .filter(|m| {
+            m.kind == TollMessageKind::HouseConsignment
+                && m.is_active()
+                && m.visible_to(&caller.org)
+                && m.house()
+                    .is_some_and(|h| h.receptacle.as_deref() == Some(receptacle))
+        })
+        .map(doc_status)
+        .collect();
+    if list.is_empty() {
+        return Err(missing(format!(
+            "no house consignment in receptacle {receptacle} for organisation {}",
+            caller.org
+        )));
+    }
+    Ok(Value::Array(list))
+}
+
+fn entry_status(store: &Store, caller: &Caller, mrn: &str) -> QueryResult {
+    let t = visible(store, caller, TollMessageKind::Transport, mrn)?;
+    Ok(match &t.arrival {
+        Some(arrival) => json!({
+            "validEntry": true,
+            "customsOfficeOfEntry": arrival.office,
+            "timeOfEntry": TollInstant::from(arrival.at).to_string(),
+            "mrn": t.mrn,
+        }),
+        None => json!({"validEntry": false, "mrn": t.mrn}),
+    })
+}
+
+fn lookup_document(
+    store: &Store,
+    caller: &Caller,
+    kind: TollMessageKind,
+    params: &HashMap<String, String>,
+) -> QueryResult {
+    let param = |name: &str| params.get(name).map(|s| s.trim()).filter(|s| !s.is_empty());
+    let Some(number) = param("documentNumber") else {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            Json(json!({"validationErrors": [{"field": "documentNumber", "error": "must not be blank"}]})),
+        )
+            .into_response());
+    };
+    let doc_type = param("type");
+    let carrier = param("carrierId");
+    store
+        .messages
+        .iter()
+        .filter(|m| m.kind == kind && m.is_active() && m.visible_to(&caller.org))
+        .filter(|m| {
+            m.doc().is_some_and(|d| {
+                d.number == number && doc_type.is_none_or(|t| d.doc_type == t)
+            })
+        })
+        .filter(|m| {
+            carrier.is_none_or(|c| {
+                let carriers = match (m.master(), m.house()) {
+                    (Some(s), _) => vec![s.carrier.as_deref()],
+                    (_, Some(s)) => vec![s.master_carrier.as_deref(), s.transport_carrier.as_deref()],
+                    _ => Vec::new(),
+                };
+                carriers.contains(&Some(c))
+            })
+        })
+        .max_by_key(|m| m.updated_at)
+        .map(doc_status)
+        .ok_or_else(|| {
+            missing(format!(
+                "no {} with documentNumber {number}{}{} for organisation {}",
+                kind.path_segment(),
+                doc_type.map(|t| format!(", type {t}")).unwrap_or_default(),
+                carrier.map(|c| format!(", carrierId {c}")).unwrap_or_default(),
+                caller.org
+            ))
+        })
+}

@@ -1,0 +1,179 @@
+//! The road v2 submission API under `/api/movement/road/v2`.
+//!
+//! POST, PUT and DELETE are validated synchronously with
+//! `digitoll_model::validate_json` (400 `{"validationErrors"}` on sync errors,
+//! also for a body that is not JSON: field `requestBody`), then answered 202
+//! `{"requestId"}` and processed later (see [`super::processing`]). PUT and
+//! DELETE answer 404 when the MRN does not name an active message of that kind
+//! that the caller may see. A `Content-Type` other than JSON gets 415.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use digitoll_model::{MessageKind, Outcome, PlaygroundFixtures, ValidationContext, validate_json};
+use serde_json::{Value, json};
+
+use super::auth::authenticate_road;
+use super::store::{RequestRecord, Verdict, Work};
+use super::{SubmissionOperation, SubmissionStatus, TollMessageKind, not_found};
+use crate::state::SimState;
+
+/// Base path of the submission API.
+pub(crate) const BASE: &str = "/api/movement/road/v2";
+
+pub(super) fn routes() -> Router<Arc<SimState>> {
+    let mut router = Router::new().route(&format!("{BASE}/test-auth"), get(test_auth));
+    for kind in [
+        TollMessageKind::Transport,
+        TollMessageKind::MasterConsignment,
+        TollMessageKind::HouseConsignment,
+        TollMessageKind::Relation,
+    ] {
+        let collection = format!("{BASE}/{}", kind.path_segment());
+        let item = format!("{collection}/{{mrn}}");
+        router = router.route(
+            &collection,
+            post(
+                move |State(s): State<Arc<SimState>>, headers: HeaderMap, body: Bytes| {
+                    submit(s, kind, SubmissionOperation::Create, None, headers, body)
+                },
+            ),
+        );
+        let delete_handler = move |State(s): State<Arc<SimState>>,
+                                   Path(mrn): Path<String>,
+                                   headers: HeaderMap,
+                                   body: Bytes| {
+            submit(s, kind, SubmissionOperation::Delete, Some(mrn), headers, body)
+        };
+        router = if kind == TollMessageKind::Relation {
+            // Relations have no PUT: change = DELETE + POST (S6).
+            router.route(&item, delete(delete_handler))
+        } else {
+            router.route(
+                &item,
+                delete(delete_handler).put(
+                    move |State(s): State<Arc<SimState>>,
+                          Path(mrn): Path<String>,
+                          headers: HeaderMap,
+                          body: Bytes| {
+                        submit(s, kind, SubmissionOperation::Update, Some(mrn), headers, body)
+                    },
+                ),
+            )
+        };
+    }
+    router
+}
+
+async fn test_auth(State(state): State<Arc<SimState>>, headers: HeaderMap) -> Response {
+    match authenticate_road(&state.toll.tokens, &headers, state.clock.now()) {
+        Ok(_) => (StatusCode::OK, "OK").into_response(),
+        Err(response) => response,
+    }
+}
+
+fn sync_error(body: impl serde::Serialize) -> Response {
+    (StatusCode::BAD_REQUEST, Json(body)).into_response()
+}
+
+async fn submit(
+    state: Arc<SimState>,
+    kind: TollMessageKind,
+    operation: SubmissionOperation,
+    mrn: Option<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let now = state.clock.now();
+    let caller = match authenticate_road(&state.toll.tokens, &headers, now) {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    if let Some(content_type) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    {
+        let mime = content_type
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        if mime != "application/json" && !mime.ends_with("+json") {
+            return (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Json(json!({
+                    "status": 415,
+                    "error": "Unsupported Media Type",
+                    "message": format!("Content-Type {content_type:?} is not supported; send application/json"),
+                })),
+            )
+                .into_response();
+        }
+    }
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return sync_error(json!({"validationErrors": [
+            {"field": "requestBody", "error": "request body is not UTF-8"}
+        ]}));
+    };
+    let config = state.toll.config();
+    let mut ctx = ValidationContext::new(now)
+        .with_first_submission(operation == SubmissionOperation::Create);
+    if config.playground {
+        ctx = ctx.with_playground(PlaygroundFixtures::default());
+    }
+    let model_kind = if operation == SubmissionOperation::Delete {
+        MessageKind::Delete
+    } else {
+        kind.model_kind()
+    };
+    let (message, report) = match validate_json(model_kind, text, &ctx) {
+        Ok(parsed) => parsed,
+        Err(malformed) => return sync_error(malformed.to_sync_body()),
+    };
+    let verdict = match report.outcome() {
+        Outcome::Rejected(body) => return sync_error(body),
+        Outcome::Failed(errors) => Verdict::Failed(errors),
+        Outcome::Accepted { incomplete } => Verdict::Accepted(incomplete),
+    };
+    let body_value: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    let mut store = state.toll.store_at(now);
+    if let Some(mrn) = &mrn
+        && store.visible(kind, mrn, &caller.org).is_none()
+    {
+        return not_found(format!(
+            "no active {} with MRN {mrn} for organisation {}",
+            kind.path_segment(),
+            caller.org
+        ));
+    }
+    let delay = time::Duration::try_from(config.processing_delay).unwrap_or(time::Duration::ZERO);
+    let request_id = uuid::Uuid::new_v4();
+    store.add_request(RequestRecord {
+        request_id,
+        kind,
+        operation,
+        org: caller.org,
+        mrn,
+        received_at: now,
+        ready_at: now + delay,
+        status: SubmissionStatus::Pending,
+        work: Some(Work {
+            message,
+            body: body_value,
+            verdict,
+        }),
+        result: None,
+    });
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({"requestId": request_id.hyphenated().to_string()})),
+    )
+        .into_response()
+}
