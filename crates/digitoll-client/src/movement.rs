@@ -1078,7 +1078,7 @@ impl MovementClient {
             if elapsed >= poll.deadline {
                 return Err(Error::ValidationPending {
                     kind: kind.message_kind(),
-                    request_id: request_id.clone(),
+                    request_id: *request_id,
                     waited: elapsed,
                 });
             }
@@ -1093,7 +1093,7 @@ impl MovementClient {
             ProcessingStatus::Success => match status.mrn.clone() {
                 Some(mrn) => Ok(Completed {
                     mrn,
-                    request_id: Some(status.request_id.clone()),
+                    request_id: Some(status.request_id),
                     incomplete: status.incomplete_documentation_reason_list.clone(),
                     confirmation: Confirmation::Validated,
                     validation: Some(status),
