@@ -36,7 +36,12 @@ fn paired_grant_overhead() {
     for _ in 0..600 {
         let t = std::time::Instant::now();
         f.bare_key
-            .sign(&RSA_PKCS1_SHA256, &rng, black_box(&f.signing_input), &mut sig)
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &rng,
+                black_box(&f.signing_input),
+                &mut sig,
+            )
             .unwrap();
         black_box(&sig);
         bare.push(t.elapsed());
@@ -129,8 +134,8 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     }
 });
 
-/// Cached lookup through the synchronous fast path.
-#[divan::bench]
+/// Cached lookup through the synchronous fast path, on 1 and 2 threads at once.
+#[divan::bench(threads = [1, 2])]
 fn cached_token_lookup(b: Bencher) {
     let f = &*FIXTURE;
     b.bench(|| black_box(f.client.cached(black_box(&f.request))));

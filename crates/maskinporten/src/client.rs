@@ -598,7 +598,8 @@ impl MaskinportenClient {
         loop {
             attempt += 1;
             let correction_used = self.inner.offset.correction_ms();
-            let err = match self.attempt(request, attempt).await {
+            let span = tracing::debug_span!("maskinporten.attempt", attempt);
+            let err = match self.attempt(request, attempt).instrument(span).await {
                 Ok(t) => return Ok(t),
                 Err(e) => e,
             };
