@@ -127,10 +127,7 @@ pub(super) fn routes() -> Router<Arc<SimState>> {
         .route("/sim/toll/messages", get(messages))
         .route("/sim/toll/submissions", get(submissions))
         .route("/sim/toll/arrivals", post(arrival))
-        .route(
-            "/sim/toll/processing-delay",
-            get(get_delay).put(set_delay),
-        )
+        .route("/sim/toll/processing-delay", get(get_delay).put(set_delay))
         .route("/sim/toll/token-lifetime", put(set_token_lifetime))
         .route("/sim/toll/playground", put(set_playground))
 }

@@ -136,7 +136,10 @@ impl Store {
                 if !stored.is_active() {
                     return Err(failure(
                         "",
-                        format!("Message with MRN {mrn} is {} and cannot be updated", state_word(stored.state)),
+                        format!(
+                            "Message with MRN {mrn} is {} and cannot be updated",
+                            state_word(stored.state)
+                        ),
                     ));
                 }
                 check_immutable(&stored.summary, &summary)?;
@@ -157,7 +160,10 @@ impl Store {
                 if !stored.is_active() {
                     return Err(failure(
                         "",
-                        format!("Message with MRN {mrn} is already {}", state_word(stored.state)),
+                        format!(
+                            "Message with MRN {mrn} is already {}",
+                            state_word(stored.state)
+                        ),
                     ));
                 }
                 stored.state = MessageState::Deleted;
@@ -206,7 +212,11 @@ impl Store {
         Ok(())
     }
 
-    fn check_relation(&self, summary: &Summary, org: &str) -> Result<(), Vec<AsyncValidationError>> {
+    fn check_relation(
+        &self,
+        summary: &Summary,
+        org: &str,
+    ) -> Result<(), Vec<AsyncValidationError>> {
         let Summary::Relation(r) = summary else {
             return Ok(());
         };
@@ -362,5 +372,9 @@ fn check_immutable(old: &Summary, new: &Summary) -> Result<(), Vec<AsyncValidati
             "the update is not of the stored message's kind".to_owned(),
         )),
     }
-    if errors.is_empty() { Ok(()) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }

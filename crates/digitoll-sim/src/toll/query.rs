@@ -46,7 +46,10 @@ pub(super) fn routes() -> Router<Arc<SimState>> {
         TollMessageKind::Relation,
     ] {
         router = router.route(
-            &format!("{BASE}/{}/validation-status/{{request_id}}", kind.path_segment()),
+            &format!(
+                "{BASE}/{}/validation-status/{{request_id}}",
+                kind.path_segment()
+            ),
             get(
                 move |State(s): State<Arc<SimState>>,
                       Path(id): Path<String>,
@@ -126,11 +129,7 @@ fn with_store(
 /// A handler for `…/{param}/…` queries.
 fn by_mrn(
     f: fn(&Store, &Caller, &str) -> QueryResult,
-) -> impl Fn(
-    State<Arc<SimState>>,
-    Path<String>,
-    HeaderMap,
-) -> std::future::Ready<Response<Body>>
+) -> impl Fn(State<Arc<SimState>>, Path<String>, HeaderMap) -> std::future::Ready<Response<Body>>
 + Clone
 + Send
 + Sync
@@ -171,7 +170,12 @@ fn validation_status(
     kind: TollMessageKind,
     id: &str,
 ) -> QueryResult {
-    let unknown = || missing(format!("no {} request with requestId {id}", kind.path_segment()));
+    let unknown = || {
+        missing(format!(
+            "no {} request with requestId {id}",
+            kind.path_segment()
+        ))
+    };
     let uuid = uuid::Uuid::parse_str(id).map_err(|_| unknown())?;
     let request = store
         .request(&uuid)
@@ -436,15 +440,16 @@ fn lookup_document(
         .iter()
         .filter(|m| m.kind == kind && m.is_active() && m.visible_to(&caller.org))
         .filter(|m| {
-            m.doc().is_some_and(|d| {
-                d.number == number && doc_type.is_none_or(|t| d.doc_type == t)
-            })
+            m.doc()
+                .is_some_and(|d| d.number == number && doc_type.is_none_or(|t| d.doc_type == t))
         })
         .filter(|m| {
             carrier.is_none_or(|c| {
                 let carriers = match (m.master(), m.house()) {
                     (Some(s), _) => vec![s.carrier.as_deref()],
-                    (_, Some(s)) => vec![s.master_carrier.as_deref(), s.transport_carrier.as_deref()],
+                    (_, Some(s)) => {
+                        vec![s.master_carrier.as_deref(), s.transport_carrier.as_deref()]
+                    }
                     _ => Vec::new(),
                 };
                 carriers.contains(&Some(c))
@@ -457,7 +462,9 @@ fn lookup_document(
                 "no {} with documentNumber {number}{}{} for organisation {}",
                 kind.path_segment(),
                 doc_type.map(|t| format!(", type {t}")).unwrap_or_default(),
-                carrier.map(|c| format!(", carrierId {c}")).unwrap_or_default(),
+                carrier
+                    .map(|c| format!(", carrierId {c}"))
+                    .unwrap_or_default(),
                 caller.org
             ))
         })

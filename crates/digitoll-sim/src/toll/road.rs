@@ -49,7 +49,14 @@ pub(super) fn routes() -> Router<Arc<SimState>> {
                                    Path(mrn): Path<String>,
                                    headers: HeaderMap,
                                    body: Bytes| {
-            submit(s, kind, SubmissionOperation::Delete, Some(mrn), headers, body)
+            submit(
+                s,
+                kind,
+                SubmissionOperation::Delete,
+                Some(mrn),
+                headers,
+                body,
+            )
         };
         router = if kind == TollMessageKind::Relation {
             // Relations have no PUT: change = DELETE + POST (S6).
@@ -62,7 +69,14 @@ pub(super) fn routes() -> Router<Arc<SimState>> {
                           Path(mrn): Path<String>,
                           headers: HeaderMap,
                           body: Bytes| {
-                        submit(s, kind, SubmissionOperation::Update, Some(mrn), headers, body)
+                        submit(
+                            s,
+                            kind,
+                            SubmissionOperation::Update,
+                            Some(mrn),
+                            headers,
+                            body,
+                        )
                     },
                 ),
             )
@@ -123,8 +137,8 @@ async fn submit(
         ]}));
     };
     let config = state.toll.config();
-    let mut ctx = ValidationContext::new(now)
-        .with_first_submission(operation == SubmissionOperation::Create);
+    let mut ctx =
+        ValidationContext::new(now).with_first_submission(operation == SubmissionOperation::Create);
     if config.playground {
         ctx = ctx.with_playground(PlaygroundFixtures::default());
     }

@@ -98,7 +98,8 @@ impl Summary {
                 let mut masters = Vec::new();
                 let mut houses = Vec::new();
                 for entry in t.consignment_master_level.iter().flatten() {
-                    if let Some(doc) = DocKey::from_ref(entry.transport_document_master_level.as_ref())
+                    if let Some(doc) =
+                        DocKey::from_ref(entry.transport_document_master_level.as_ref())
                     {
                         masters.push(doc);
                     }
@@ -459,7 +460,11 @@ impl Store {
     }
 
     /// The active master with this document and carrier.
-    pub(crate) fn master_by_key(&self, doc: &DocKey, carrier: Option<&str>) -> Option<&StoredMessage> {
+    pub(crate) fn master_by_key(
+        &self,
+        doc: &DocKey,
+        carrier: Option<&str>,
+    ) -> Option<&StoredMessage> {
         self.active(TollMessageKind::MasterConsignment).find(|m| {
             m.master()
                 .is_some_and(|s| s.doc.as_ref() == Some(doc) && s.carrier.as_deref() == carrier)
@@ -511,8 +516,7 @@ impl Store {
                     h.house().is_some_and(|s| {
                         s.direct
                             && s.doc.as_ref() == Some(doc)
-                            && (s.transport_carrier.is_none()
-                                || s.transport_carrier == ts.carrier)
+                            && (s.transport_carrier.is_none() || s.transport_carrier == ts.carrier)
                     })
                 });
                 match found {
@@ -592,9 +596,10 @@ impl Store {
                     self.transport_direct_houses(t)
                         .iter()
                         .any(|s| matches!(s, HouseSlot::Received(h) if h.mrn == m.mrn))
-                        || self.transport_masters(t).iter().any(|slot| {
-                            self.master_houses(slot).iter().any(|h| h.mrn == m.mrn)
-                        })
+                        || self
+                            .transport_masters(t)
+                            .iter()
+                            .any(|slot| self.master_houses(slot).iter().any(|h| h.mrn == m.mrn))
                 })
             }
             _ => false,
@@ -727,6 +732,9 @@ mod tests {
             .sum();
         assert_eq!(sum.to_number().to_string(), "2504.792");
         assert_eq!(Weight::of(&n("12000")).to_number().to_string(), "12000");
-        assert_eq!(Weight::of(&n("0.000001")).to_number().to_string(), "0.000001");
+        assert_eq!(
+            Weight::of(&n("0.000001")).to_number().to_string(),
+            "0.000001"
+        );
     }
 }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod toll;
+
 use std::sync::OnceLock;
 
 use aws_lc_rs::rand::SystemRandom;
