@@ -386,6 +386,8 @@ async fn failed_refresh_keeps_serving_the_valid_token() {
     for _ in 0..10 {
         assert_eq!(client.token(&req()).await.unwrap().secret(), "tok-0");
     }
+    // The failed refresh is not retried on every call (it backs off).
+    assert_eq!(token_requests(&server).await.len(), 2);
     // Past expiry (100 s minus the 5 s safety) the token is no longer handed out.
     clock.advance(Duration::from_secs(16));
     let err = client.token(&req()).await.unwrap_err();
