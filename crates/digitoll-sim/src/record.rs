@@ -4,13 +4,18 @@
 //! applied, so a request whose connection a fault dropped still shows up (with the
 //! fault named in [`RecordedRequest::faults`]). Bodies are decoded: form bodies into
 //! fields, JSON into a value, other text as text, binary as its length.
-//! `Authorization` header values are redacted to their scheme.
+//! `Authorization` header values are redacted to their scheme, and the token
+//! exchange's `subject_token` form field to `[REDACTED]`.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+
+/// Form fields whose values are bearer credentials and are recorded as
+/// `[REDACTED]`: the Maskinporten token sent to the Toll token exchange.
+const REDACTED_FORM_FIELDS: &[&str] = &["subject_token"];
 
 /// How many requests are kept; older ones are dropped first.
 const MAX_RECORDED: usize = 10_000;
@@ -99,9 +104,18 @@ impl RecordedBody {
             .and_then(|c| c.split(';').next())
             .map(|c| c.trim().to_ascii_lowercase());
         match mime.as_deref() {
-            Some("application/x-www-form-urlencoded") => {
-                Self::Form(url::form_urlencoded::parse(bytes).into_owned().collect())
-            }
+            Some("application/x-www-form-urlencoded") => Self::Form(
+                url::form_urlencoded::parse(bytes)
+                    .into_owned()
+                    .map(|(k, v)| {
+                        if REDACTED_FORM_FIELDS.contains(&k.as_str()) {
+                            (k, "[REDACTED]".to_owned())
+                        } else {
+                            (k, v)
+                        }
+                    })
+                    .collect(),
+            ),
             Some(m) if m == "application/json" || m.ends_with("+json") => {
                 match serde_json::from_slice(bytes) {
                     Ok(v) => Self::Json(v),
@@ -186,5 +200,11 @@ mod tests {
             RecordedBody::Binary { len: 2, .. }
         ));
         assert_eq!(redact_authorization("Bearer abc"), "Bearer [REDACTED]");
+        let exchange = RecordedBody::decode(
+            Some("application/x-www-form-urlencoded"),
+            b"grant_type=token-exchange&subject_token=eyJsecret",
+        );
+        assert_eq!(exchange.form_value("subject_token"), Some("[REDACTED]"));
+        assert_eq!(exchange.form_value("grant_type"), Some("token-exchange"));
     }
 }

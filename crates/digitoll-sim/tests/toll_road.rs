@@ -92,10 +92,17 @@ async fn exchange_turns_a_maskinporten_token_into_a_toll_token() {
         .find(|r| r.path.ends_with("/test-auth"))
         .unwrap();
     assert_eq!(test_auth.header("authorization"), Some("Bearer [REDACTED]"));
-    assert!(
-        recorded
-            .iter()
-            .any(|r| r.path == "/api/access/external/oauth/token")
+    let recorded_exchange = recorded
+        .iter()
+        .find(|r| r.path == "/api/access/external/oauth/token")
+        .unwrap();
+    assert_eq!(
+        recorded_exchange.body.form_value("subject_token"),
+        Some("[REDACTED]")
+    );
+    assert_eq!(
+        recorded_exchange.body.form_value("subject_token_type"),
+        Some("access_token")
     );
 }
 

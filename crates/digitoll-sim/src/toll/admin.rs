@@ -145,13 +145,13 @@ fn error(status: StatusCode, message: String) -> Response {
     (status, Json(json!({"error": error, "message": message}))).into_response()
 }
 
-fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Box<Response>> {
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
-        error(
+        Box::new(error(
             StatusCode::BAD_REQUEST,
             format!("request body at {}: {}", e.path(), e.inner()),
-        )
+        ))
     })
 }
 
@@ -174,7 +174,7 @@ struct ArrivalBody {
 async fn arrival(State(s): State<Arc<SimState>>, body: Bytes) -> Response {
     let req: ArrivalBody = match parse(&body) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     match control(s).try_simulate_arrival(&req.mrn, &req.customs_office) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
@@ -200,7 +200,7 @@ async fn set_delay(State(s): State<Arc<SimState>>, body: Bytes) -> Response {
             control(s).set_processing_delay(StdDuration::from_millis(d.millis));
             StatusCode::NO_CONTENT.into_response()
         }
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
 
@@ -216,7 +216,7 @@ async fn set_token_lifetime(State(s): State<Arc<SimState>>, body: Bytes) -> Resp
             control(s).set_toll_token_lifetime(StdDuration::from_secs(l.secs));
             StatusCode::NO_CONTENT.into_response()
         }
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
 
@@ -232,6 +232,6 @@ async fn set_playground(State(s): State<Arc<SimState>>, body: Bytes) -> Response
             control(s).set_playground(p.enabled);
             StatusCode::NO_CONTENT.into_response()
         }
-        Err(response) => response,
+        Err(response) => *response,
     }
 }

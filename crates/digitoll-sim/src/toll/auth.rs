@@ -89,49 +89,49 @@ pub(crate) fn authenticate_road(
     tokens: &TokenStore,
     headers: &HeaderMap,
     now: OffsetDateTime,
-) -> Result<Caller, Response> {
+) -> Result<Caller, Box<Response>> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Err(auth_error(
+        return Err(Box::new(auth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_token",
             "missing Authorization: Bearer <Toll token>",
-        ));
+        )));
     };
     let value = value.to_str().unwrap_or_default();
     let token = match value.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
         _ => {
-            return Err(auth_error(
+            return Err(Box::new(auth_error(
                 StatusCode::UNAUTHORIZED,
                 "invalid_token",
                 "the Authorization header is not a Bearer token",
-            ));
+            )));
         }
     };
     let Some(info) = tokens.find(token) else {
-        return Err(auth_error(
+        return Err(Box::new(auth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_token",
             "unknown access token (send the Toll token from the token exchange, not the Maskinporten token)",
-        ));
+        )));
     };
     if info.expires_at <= now {
-        return Err(auth_error(
+        return Err(Box::new(auth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_token",
             "the access token has expired",
-        ));
+        )));
     }
     if !info
         .scopes
         .iter()
         .any(|s| s == ROAD_SCOPE || s == ROAD_SCOPE_EU)
     {
-        return Err(auth_error(
+        return Err(Box::new(auth_error(
             StatusCode::FORBIDDEN,
             "insufficient_scope",
             &format!("requires scope {ROAD_SCOPE}"),
-        ));
+        )));
     }
     Ok(Caller { org: info.org })
 }

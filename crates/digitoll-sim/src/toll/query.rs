@@ -106,7 +106,7 @@ pub(super) fn routes() -> Router<Arc<SimState>> {
         )
 }
 
-type QueryResult = Result<Value, Response>;
+type QueryResult = Result<Value, Box<Response>>;
 
 /// Authenticates, brings the store up to now and runs `f` under its lock.
 fn with_store(
@@ -117,16 +117,17 @@ fn with_store(
     let now = state.clock.now();
     let caller = match authenticate_road(&state.toll.tokens, headers, now) {
         Ok(caller) => caller,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let store = state.toll.store_at(now);
     match f(&store, &caller) {
         Ok(value) => Json(value).into_response(),
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
 
 /// A handler for `…/{param}/…` queries.
+#[allow(clippy::type_complexity)] // the handler's full type, spelled out once
 fn by_mrn(
     f: fn(&Store, &Caller, &str) -> QueryResult,
 ) -> impl Fn(State<Arc<SimState>>, Path<String>, HeaderMap) -> std::future::Ready<Response<Body>>
@@ -142,6 +143,7 @@ fn by_mrn(
 }
 
 /// A handler for the lookups by `documentNumber`, `type` and `carrierId`.
+#[allow(clippy::type_complexity)] // the handler's full type, spelled out once
 fn lookup(
     kind: TollMessageKind,
 ) -> impl Fn(
@@ -160,8 +162,8 @@ fn lookup(
     }
 }
 
-fn missing(what: String) -> Response {
-    not_found(what)
+fn missing(what: String) -> Box<Response> {
+    Box::new(not_found(what))
 }
 
 fn validation_status(
@@ -195,7 +197,7 @@ fn visible<'a>(
     caller: &Caller,
     kind: TollMessageKind,
     mrn: &str,
-) -> Result<&'a StoredMessage, Response> {
+) -> Result<&'a StoredMessage, Box<Response>> {
     store.visible(kind, mrn, &caller.org).ok_or_else(|| {
         missing(format!(
             "no {} with MRN {mrn} for organisation {}",
@@ -427,11 +429,13 @@ fn lookup_document(
 ) -> QueryResult {
     let param = |name: &str| params.get(name).map(|s| s.trim()).filter(|s| !s.is_empty());
     let Some(number) = param("documentNumber") else {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            Json(json!({"validationErrors": [{"field": "documentNumber", "error": "must not be blank"}]})),
-        )
-            .into_response());
+        return Err(Box::new(
+            (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"validationErrors": [{"field": "documentNumber", "error": "must not be blank"}]})),
+            )
+                .into_response(),
+        ));
     };
     let doc_type = param("type");
     let carrier = param("carrierId");

@@ -88,7 +88,7 @@ pub(super) fn routes() -> Router<Arc<SimState>> {
 async fn test_auth(State(state): State<Arc<SimState>>, headers: HeaderMap) -> Response {
     match authenticate_road(&state.toll.tokens, &headers, state.clock.now()) {
         Ok(_) => (StatusCode::OK, "OK").into_response(),
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
 
@@ -107,7 +107,7 @@ async fn submit(
     let now = state.clock.now();
     let caller = match authenticate_road(&state.toll.tokens, &headers, now) {
         Ok(caller) => caller,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     if let Some(content_type) = headers
         .get(header::CONTENT_TYPE)
