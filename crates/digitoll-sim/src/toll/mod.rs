@@ -9,7 +9,7 @@
 //!
 //! | Method and path | What |
 //! |---|---|
-//! | `POST /api/access/external/oauth/token` | Token exchange: `grant_type=token-exchange&subject_token_type=access_token&subject_token=<Maskinporten token>` → `{"issued_token_type":"access_token","access_token","token_type":"Bearer","expires_in"}` (see [`exchange`]) |
+//! | `POST /api/access/external/oauth/token` | Token exchange: `grant_type=token-exchange&subject_token_type=access_token&subject_token=<Maskinporten token>` → `{"issued_token_type":"access_token","access_token","token_type":"Bearer","expires_in"}` (see the `exchange` module) |
 //! | `GET /api/movement/road/v2/test-auth` | 200 with a valid road token |
 //! | `POST /api/movement/road/v2/{transport,master-consignment,house-consignment}` | 202 `{"requestId"}` or 400 `{"validationErrors":[{field,error}]}` |
 //! | `PUT /api/movement/road/v2/{kind}/{mrn}` | full replacement; 202/400, 404 for an unknown (or invisible) MRN |
@@ -74,6 +74,23 @@
 //! registered arrival is cancelled 72 h after its estimated arrival; an active
 //! master or house not linked to an active transport is cancelled 30 days after
 //! its last update. Cancelled and deleted messages answer 404 everywhere.
+//!
+//! # Test control
+//!
+//! [`crate::SimControl`] has `toll_messages`, `toll_message`, `toll_submissions`,
+//! `toll_submission_count`, `set_processing_delay`, `set_toll_token_lifetime`,
+//! `set_playground` and `simulate_arrival` (entry becomes valid with
+//! `timeOfEntry` = now on the sim clock). The admin API mirrors them:
+//!
+//! ```text
+//! curl -s localhost:4100/sim/toll/messages
+//! curl -s localhost:4100/sim/toll/submissions
+//! curl -s -XPOST localhost:4100/sim/toll/arrivals -d '{"mrn":"26NOABCDEFGHIJ1234","customs_office":"NO371001"}'
+//! curl -s -XGET  localhost:4100/sim/toll/processing-delay
+//! curl -s -XPUT  localhost:4100/sim/toll/processing-delay -d '{"millis":0}'
+//! curl -s -XPUT  localhost:4100/sim/toll/token-lifetime -d '{"secs":970}'
+//! curl -s -XPUT  localhost:4100/sim/toll/playground -d '{"enabled":false}'
+//! ```
 
 pub(crate) mod admin;
 mod auth;
