@@ -140,7 +140,8 @@ impl MovementClientBuilder {
     }
 
     /// Whether messages are validated locally and refused when Toll would
-    /// reject them (default true). Turn off to observe Toll's own answers.
+    /// reject them (default true; road only, as digitoll-model holds the road
+    /// v2 rules). Turn off to observe Toll's own answers.
     #[must_use]
     pub fn validate_before_send(mut self, validate: bool) -> Self {
         self.validate = validate;
@@ -533,6 +534,13 @@ impl MovementClient {
 
     // ------------------------------------------------------------ validation
 
+    /// Local validation applies digitoll-model's road v2 rules, so it runs
+    /// for [`Mode::Road`] only; other modes send unchecked until their
+    /// messages are modelled.
+    fn validates(&self) -> bool {
+        self.inner.validate && self.inner.mode == Mode::Road
+    }
+
     fn context(&self, first_submission: bool) -> ValidationContext {
         let mut ctx = ValidationContext::new(self.inner.clock.now_utc())
             .with_first_submission(first_submission);
@@ -561,7 +569,7 @@ impl MovementClient {
     }
 
     fn check_raw(&self, kind: MessageKind, msg: &Value, first: bool) -> Result<(), Error> {
-        if !self.inner.validate {
+        if !self.validates() {
             return Ok(());
         }
         let text = msg.to_string();
@@ -611,7 +619,7 @@ impl MovementClient {
     /// sent), [`Error::Rejected`] with origin `Toll` (400), auth errors,
     /// [`Error::Ambiguous`], [`Error::Transport`].
     pub async fn submit_transport(&self, msg: &Transport) -> Result<Submission, Error> {
-        if self.inner.validate {
+        if self.validates() {
             self.check(
                 MessageKind::Transport,
                 &validate_transport(msg, &self.context(true)),
@@ -634,7 +642,7 @@ impl MovementClient {
     /// # Errors
     /// As [`MovementClient::submit_transport`].
     pub async fn submit_master(&self, msg: &MasterConsignment) -> Result<Submission, Error> {
-        if self.inner.validate {
+        if self.validates() {
             self.check(
                 MessageKind::MasterConsignment,
                 &validate_master(msg, &self.context(true)),
@@ -651,7 +659,7 @@ impl MovementClient {
     /// # Errors
     /// As [`MovementClient::submit_transport`].
     pub async fn submit_house(&self, msg: &HouseConsignment) -> Result<Submission, Error> {
-        if self.inner.validate {
+        if self.validates() {
             self.check(
                 MessageKind::HouseConsignment,
                 &validate_house(msg, &self.context(true)),
@@ -784,7 +792,7 @@ impl MovementClient {
     /// As [`MovementClient::submit_transport`]; [`Error::NotFound`] for an
     /// unknown MRN; a lost response gives [`Error::Ambiguous`] (never re-sent).
     pub async fn update_transport(&self, mrn: &Mrn, msg: &Transport) -> Result<RequestId, Error> {
-        if self.inner.validate {
+        if self.validates() {
             self.check(
                 MessageKind::Transport,
                 &validate_transport(msg, &self.context(false)),
@@ -808,7 +816,7 @@ impl MovementClient {
         mrn: &Mrn,
         msg: &MasterConsignment,
     ) -> Result<RequestId, Error> {
-        if self.inner.validate {
+        if self.validates() {
             self.check(
                 MessageKind::MasterConsignment,
                 &validate_master(msg, &self.context(false)),
@@ -832,7 +840,7 @@ impl MovementClient {
         mrn: &Mrn,
         msg: &HouseConsignment,
     ) -> Result<RequestId, Error> {
-        if self.inner.validate {
+        if self.validates() {
             self.check(
                 MessageKind::HouseConsignment,
                 &validate_house(msg, &self.context(false)),
@@ -871,7 +879,7 @@ impl MovementClient {
         mrn: &Mrn,
         body: &DeleteBody,
     ) -> Result<RequestId, Error> {
-        if self.inner.validate {
+        if self.validates() {
             self.check(
                 MessageKind::Delete,
                 &validate_delete(body, &self.context(false)),
@@ -943,7 +951,7 @@ impl MovementClient {
     /// # Errors
     /// As [`MovementClient::update_transport`].
     pub async fn create_relation(&self, relation: &Relation) -> Result<Option<RequestId>, Error> {
-        if self.inner.validate {
+        if self.validates() {
             self.check(
                 MessageKind::Relation,
                 &validate_relation(relation, &self.context(true)),
@@ -971,7 +979,7 @@ impl MovementClient {
         mrn: &Mrn,
         body: &DeleteBody,
     ) -> Result<Option<RequestId>, Error> {
-        if self.inner.validate {
+        if self.validates() {
             self.check(
                 MessageKind::Delete,
                 &validate_delete(body, &self.context(false)),

@@ -904,3 +904,58 @@ async fn raw_submission_for_the_cli() {
     );
     s.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn put_is_validated_as_an_update_and_other_modes_are_not_checked_with_road_rules() {
+    let s = setup().await;
+    // Estimated != scheduled arrival is only an error on the first POST.
+    let differs: Transport = json(include_str!(
+        "../../../examples/road/invalid-transport-estimated-differs.json"
+    ));
+    let err = s.road.submit_transport(&differs).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Failed {
+                origin: Origin::Local,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    Mock::given(method("PUT"))
+        .and(path(format!("{ROAD}/transport/{MRN_T}")))
+        .respond_with(accepted())
+        .mount(&s.toll)
+        .await;
+    assert_eq!(
+        s.road
+            .update_transport(&mrn(MRN_T), &differs)
+            .await
+            .unwrap(),
+        rid()
+    );
+
+    // An air client sends raw messages unchecked (road rules do not apply).
+    Mock::given(method("POST"))
+        .and(path("/api/movement/air/v1/transport"))
+        .respond_with(accepted())
+        .mount(&s.toll)
+        .await;
+    let air =
+        digitoll_client::MovementClient::builder(digitoll_client::Mode::Air, s.tokens.clone())
+            .build()
+            .unwrap();
+    let sub = air
+        .submit_raw(DocumentKind::Transport, &json!({"flight": "SK123"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        sub,
+        Submission::Accepted {
+            request_id: rid(),
+            resent: false
+        }
+    );
+    s.sim.shutdown().await;
+}
