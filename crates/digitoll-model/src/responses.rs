@@ -109,6 +109,14 @@ pub struct HouseStatusNode {
     /// Processing status as Toll reports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// The house's MRN, when reported (not in Toll's docs; digitoll's
+    /// simulator sends it, \[I\]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mrn: Option<String>,
+    /// `false` when the house is referenced but its message has not arrived
+    /// (\[I\], by analogy with masters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received: Option<bool>,
 }
 
 /// A master in a status-with-descendants tree.
@@ -129,6 +137,9 @@ pub struct MasterStatusNode {
     /// `false` when the transport references a master not yet received.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub received: Option<bool>,
+    /// The master's MRN, when reported (\[I\], as for houses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mrn: Option<String>,
     /// Houses under this master.
     #[serde(default)]
     pub house_consignments: Vec<HouseStatusNode>,
@@ -147,6 +158,11 @@ pub struct StatusWithDescendants {
     /// The masters.
     #[serde(default)]
     pub master_consignments: Vec<MasterStatusNode>,
+    /// Houses linked straight to the transport (direct consignments). Toll
+    /// does not document where they appear; digitoll's simulator lists them
+    /// here (\[I\]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub house_consignments: Vec<HouseStatusNode>,
 }
 
 /// `GET /entry/status/{mrn}` (field names from the public client, \[C S37\]).

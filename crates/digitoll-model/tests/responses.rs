@@ -136,3 +136,30 @@ fn embedded_code_lists_load() {
         );
     }
 }
+
+#[test]
+fn status_with_descendants_keeps_mrns_and_direct_houses() {
+    let body = serde_json::json!({
+        "sumOfWeightForMasterConsignments": 12000,
+        "masterConsignments": [{
+            "documentNumber": "CMR-1", "type": "N730", "received": true, "mrn": "26NO0000000000000A",
+            "houseConsignments": [{"documentNumber": "H-1", "type": "N730", "mrn": "26NO0000000000000B"}]
+        }, {"documentNumber": "CMR-2", "type": "N730", "received": false}],
+        "houseConsignments": [{"documentNumber": "D-1", "type": "N730", "received": false}]
+    });
+    let tree: digitoll_model::responses::StatusWithDescendants =
+        serde_json::from_value(body).unwrap();
+    assert_eq!(
+        tree.master_consignments[0].mrn.as_deref(),
+        Some("26NO0000000000000A")
+    );
+    assert_eq!(
+        tree.master_consignments[0].house_consignments[0]
+            .mrn
+            .as_deref(),
+        Some("26NO0000000000000B")
+    );
+    assert_eq!(tree.master_consignments[1].received, Some(false));
+    assert_eq!(tree.house_consignments[0].document_number, "D-1");
+    assert_eq!(tree.house_consignments[0].received, Some(false));
+}
