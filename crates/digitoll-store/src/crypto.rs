@@ -191,7 +191,10 @@ mod tests {
         assert_eq!(&key.open("ctx-a", &sealed).unwrap()[..], b"hemmelig");
         assert!(matches!(key.open("ctx-b", &sealed), Err(Error::Crypto(_))));
         let other = MasterKey::generate();
-        assert!(matches!(other.open("ctx-a", &sealed), Err(Error::Crypto(_))));
+        assert!(matches!(
+            other.open("ctx-a", &sealed),
+            Err(Error::Crypto(_))
+        ));
         // Two seals of the same value differ (random nonce).
         assert_ne!(key.seal("ctx-a", b"x"), key.seal("ctx-a", b"x"));
     }

@@ -496,8 +496,7 @@ impl Store {
                 kid: row.kid.ok_or_else(|| missing("kid"))?,
                 private_key: mk.open_bytes(
                     &ctx("sealed_private_key"),
-                    &row
-                        .sealed_private_key
+                    &row.sealed_private_key
                         .ok_or_else(|| missing("sealed_private_key"))?,
                 )?,
             },
@@ -508,8 +507,7 @@ impl Store {
                 )?,
                 password: mk.open_string(
                     &ctx("sealed_p12_password"),
-                    &row
-                        .sealed_p12_password
+                    &row.sealed_p12_password
                         .ok_or_else(|| missing("sealed_p12_password"))?,
                 )?,
             },
@@ -545,7 +543,8 @@ impl Store {
             return Err(unknown());
         }
         let hash = apikey::hash(presented);
-        let (info, stored) = dispatch!(self, b => b.find_api_key(&hash).await)?.ok_or_else(unknown)?;
+        let (info, stored) =
+            dispatch!(self, b => b.find_api_key(&hash).await)?.ok_or_else(unknown)?;
         if !apikey::hashes_equal(&stored, &hash) || info.revoked_at.is_some() {
             return Err(unknown());
         }
@@ -692,7 +691,10 @@ impl Store {
     /// # Errors
     /// [`Error::NotFound`] when `message_id` is not one of the tenant's.
     pub async fn enqueue(&self, job: NewJob) -> Result<JobId> {
-        let max = job.max_attempts.unwrap_or(self.inner.retry.max_attempts).max(1);
+        let max = job
+            .max_attempts
+            .unwrap_or(self.inner.retry.max_attempts)
+            .max(1);
         dispatch!(self, b => b.enqueue(&job, max).await)
     }
 
@@ -865,7 +867,10 @@ impl Store {
         events: &[String],
     ) -> Result<(Webhook, SecretString)> {
         if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Err(Error::invalid("url", format!("'{url}' is not an http(s) URL")));
+            return Err(Error::invalid(
+                "url",
+                format!("'{url}' is not an http(s) URL"),
+            ));
         }
         let mk = self.key()?;
         let id = WebhookId(Uuid::new_v4());

@@ -201,13 +201,10 @@ impl PgBackend {
             .connect(url)
             .await
             .map_err(db)?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| Error::Migration {
-                backend: B,
-                message: e.to_string(),
-            })?;
+        MIGRATOR.run(&pool).await.map_err(|e| Error::Migration {
+            backend: B,
+            message: e.to_string(),
+        })?;
         let mut listener = PgListener::connect_with(&pool).await.map_err(db)?;
         listener.listen(CHANNEL).await.map_err(db)?;
         let listener = tokio::spawn(listen(listener, notify.clone()));
@@ -623,7 +620,11 @@ impl PgBackend {
         message(&row)
     }
 
-    pub(crate) async fn history(&self, tenant: TenantId, id: MessageId) -> Result<Vec<StateChange>> {
+    pub(crate) async fn history(
+        &self,
+        tenant: TenantId,
+        id: MessageId,
+    ) -> Result<Vec<StateChange>> {
         let rows = sqlx::query(
             "select from_state, to_state, detail, at from message_states \
              where tenant_id = $1 and message_id = $2 order by id",
@@ -710,7 +711,11 @@ impl PgBackend {
         Ok(())
     }
 
-    pub(crate) async fn attempts(&self, tenant: TenantId, message: MessageId) -> Result<Vec<Attempt>> {
+    pub(crate) async fn attempts(
+        &self,
+        tenant: TenantId,
+        message: MessageId,
+    ) -> Result<Vec<Attempt>> {
         let rows = sqlx::query(
             "select attempt_no, job_id, started_at, finished_at, outcome, http_status, error_class, error_text \
              from attempts where tenant_id = $1 and message_id = $2 order by attempt_no",
@@ -767,7 +772,12 @@ impl PgBackend {
         Ok(JobId(id))
     }
 
-    pub(crate) async fn claim(&self, worker: &str, limit: u32, lease: Duration) -> Result<Vec<Job>> {
+    pub(crate) async fn claim(
+        &self,
+        worker: &str,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<Job>> {
         // Jobs whose last allowed attempt died with its worker are dead-lettered
         // here, since no worker is left to call `fail` for them.
         sqlx::query(
@@ -979,8 +989,8 @@ impl PgBackend {
         .await
         .map_err(db)?;
         s.due = get::<i64>(&row, "n")? as u64;
-        s.oldest_due_age = get::<Option<f64>>(&row, "lag")?
-            .map(|lag| Duration::from_secs_f64(lag.max(0.0)));
+        s.oldest_due_age =
+            get::<Option<f64>>(&row, "lag")?.map(|lag| Duration::from_secs_f64(lag.max(0.0)));
         Ok(s)
     }
 
@@ -1034,7 +1044,11 @@ impl PgBackend {
         tx.commit().await.map_err(db)
     }
 
-    pub(crate) async fn routing_cursor(&self, tenant: TenantId, feed: &str) -> Result<Option<String>> {
+    pub(crate) async fn routing_cursor(
+        &self,
+        tenant: TenantId,
+        feed: &str,
+    ) -> Result<Option<String>> {
         sqlx::query_scalar("select marker from routing_cursors where tenant_id = $1 and feed = $2")
             .bind(tenant.0)
             .bind(feed)
@@ -1112,7 +1126,11 @@ impl PgBackend {
         rows.iter().map(webhook).collect()
     }
 
-    pub(crate) async fn webhook_sealed_secret(&self, tenant: TenantId, id: WebhookId) -> Result<Vec<u8>> {
+    pub(crate) async fn webhook_sealed_secret(
+        &self,
+        tenant: TenantId,
+        id: WebhookId,
+    ) -> Result<Vec<u8>> {
         sqlx::query_scalar(
             "select sealed_secret from webhook_subscriptions where tenant_id = $1 and id = $2",
         )
@@ -1125,12 +1143,13 @@ impl PgBackend {
     }
 
     pub(crate) async fn delete_webhook(&self, tenant: TenantId, id: WebhookId) -> Result<()> {
-        let done = sqlx::query("delete from webhook_subscriptions where tenant_id = $1 and id = $2")
-            .bind(tenant.0)
-            .bind(id.0)
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
+        let done =
+            sqlx::query("delete from webhook_subscriptions where tenant_id = $1 and id = $2")
+                .bind(tenant.0)
+                .bind(id.0)
+                .execute(&self.pool)
+                .await
+                .map_err(db)?;
         if done.rows_affected() == 0 {
             return Err(Error::not_found(format!("webhook {id}")));
         }
@@ -1236,18 +1255,24 @@ impl PgBackend {
     // ------------------------------------------------------------------ audit
 
     pub(crate) async fn audit(&self, e: &NewAuditEntry) -> Result<()> {
-        sqlx::query("insert into audit_log (tenant_id, actor, action, detail) values ($1, $2, $3, $4)")
-            .bind(e.tenant_id.map(|t| t.0))
-            .bind(&e.actor)
-            .bind(&e.action)
-            .bind(Json(&e.detail))
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
+        sqlx::query(
+            "insert into audit_log (tenant_id, actor, action, detail) values ($1, $2, $3, $4)",
+        )
+        .bind(e.tenant_id.map(|t| t.0))
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(Json(&e.detail))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
         Ok(())
     }
 
-    pub(crate) async fn audit_log(&self, tenant: Option<TenantId>, limit: u32) -> Result<Vec<AuditEntry>> {
+    pub(crate) async fn audit_log(
+        &self,
+        tenant: Option<TenantId>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "select id, tenant_id, actor, action, detail, at from audit_log \
              where ($1::uuid is null or tenant_id = $1) order by id desc limit $2",

@@ -217,13 +217,10 @@ impl SqliteBackend {
             .connect_with(base.clone().create_if_missing(true))
             .await
             .map_err(db)?;
-        MIGRATOR
-            .run(&writer)
-            .await
-            .map_err(|e| Error::Migration {
-                backend: B,
-                message: e.to_string(),
-            })?;
+        MIGRATOR.run(&writer).await.map_err(|e| Error::Migration {
+            backend: B,
+            message: e.to_string(),
+        })?;
         let reader = SqlitePoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.acquire_timeout)
@@ -461,7 +458,11 @@ impl SqliteBackend {
         body_sha256: &[u8],
         plan: &JobPlan,
     ) -> Result<Submission> {
-        let mut tx = self.writer.begin_with("begin immediate").await.map_err(db)?;
+        let mut tx = self
+            .writer
+            .begin_with("begin immediate")
+            .await
+            .map_err(db)?;
         if let Some(key) = &m.idempotency_key {
             let sql = format!(
                 "select {MESSAGE_COLS} from messages where tenant_id = $1 and idempotency_key = $2"
@@ -589,7 +590,11 @@ impl SqliteBackend {
         id: MessageId,
         t: &Transition,
     ) -> Result<Message> {
-        let mut tx = self.writer.begin_with("begin immediate").await.map_err(db)?;
+        let mut tx = self
+            .writer
+            .begin_with("begin immediate")
+            .await
+            .map_err(db)?;
         let current: Option<String> =
             sqlx::query_scalar("select state from messages where tenant_id = $1 and id = $2")
                 .bind(tenant.0)
@@ -635,7 +640,11 @@ impl SqliteBackend {
         message(&row)
     }
 
-    pub(crate) async fn history(&self, tenant: TenantId, id: MessageId) -> Result<Vec<StateChange>> {
+    pub(crate) async fn history(
+        &self,
+        tenant: TenantId,
+        id: MessageId,
+    ) -> Result<Vec<StateChange>> {
         let rows = sqlx::query(
             "select from_state, to_state, detail, at from message_states \
              where tenant_id = $1 and message_id = $2 order by id",
@@ -712,7 +721,11 @@ impl SqliteBackend {
         Ok(())
     }
 
-    pub(crate) async fn attempts(&self, tenant: TenantId, message: MessageId) -> Result<Vec<Attempt>> {
+    pub(crate) async fn attempts(
+        &self,
+        tenant: TenantId,
+        message: MessageId,
+    ) -> Result<Vec<Attempt>> {
         let rows = sqlx::query(
             "select attempt_no, job_id, started_at, finished_at, outcome, http_status, error_class, error_text \
              from attempts where tenant_id = $1 and message_id = $2 order by attempt_no",
@@ -769,9 +782,18 @@ impl SqliteBackend {
         Ok(JobId(id))
     }
 
-    pub(crate) async fn claim(&self, worker: &str, limit: u32, lease: Duration) -> Result<Vec<Job>> {
+    pub(crate) async fn claim(
+        &self,
+        worker: &str,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<Job>> {
         let now = now_ms();
-        let mut tx = self.writer.begin_with("begin immediate").await.map_err(db)?;
+        let mut tx = self
+            .writer
+            .begin_with("begin immediate")
+            .await
+            .map_err(db)?;
         // Jobs whose last allowed attempt died with its worker are dead-lettered
         // here, since no worker is left to call `fail` for them.
         sqlx::query(
@@ -1019,7 +1041,11 @@ impl SqliteBackend {
         marker: &str,
     ) -> Result<()> {
         let now = now_ms();
-        let mut tx = self.writer.begin_with("begin immediate").await.map_err(db)?;
+        let mut tx = self
+            .writer
+            .begin_with("begin immediate")
+            .await
+            .map_err(db)?;
         for s in signals {
             sqlx::query(
                 "insert into routing_signals (tenant_id, feed, reference, signal, control_location, received_at, raw, created_at) \
@@ -1051,7 +1077,11 @@ impl SqliteBackend {
         tx.commit().await.map_err(db)
     }
 
-    pub(crate) async fn routing_cursor(&self, tenant: TenantId, feed: &str) -> Result<Option<String>> {
+    pub(crate) async fn routing_cursor(
+        &self,
+        tenant: TenantId,
+        feed: &str,
+    ) -> Result<Option<String>> {
         sqlx::query_scalar("select marker from routing_cursors where tenant_id = $1 and feed = $2")
             .bind(tenant.0)
             .bind(feed)
@@ -1130,7 +1160,11 @@ impl SqliteBackend {
         rows.iter().map(webhook).collect()
     }
 
-    pub(crate) async fn webhook_sealed_secret(&self, tenant: TenantId, id: WebhookId) -> Result<Vec<u8>> {
+    pub(crate) async fn webhook_sealed_secret(
+        &self,
+        tenant: TenantId,
+        id: WebhookId,
+    ) -> Result<Vec<u8>> {
         sqlx::query_scalar(
             "select sealed_secret from webhook_subscriptions where tenant_id = $1 and id = $2",
         )
@@ -1143,12 +1177,13 @@ impl SqliteBackend {
     }
 
     pub(crate) async fn delete_webhook(&self, tenant: TenantId, id: WebhookId) -> Result<()> {
-        let done = sqlx::query("delete from webhook_subscriptions where tenant_id = $1 and id = $2")
-            .bind(tenant.0)
-            .bind(id.0)
-            .execute(&self.writer)
-            .await
-            .map_err(db)?;
+        let done =
+            sqlx::query("delete from webhook_subscriptions where tenant_id = $1 and id = $2")
+                .bind(tenant.0)
+                .bind(id.0)
+                .execute(&self.writer)
+                .await
+                .map_err(db)?;
         if done.rows_affected() == 0 {
             return Err(Error::not_found(format!("webhook {id}")));
         }
@@ -1167,7 +1202,11 @@ impl SqliteBackend {
         plan: &JobPlan,
     ) -> Result<(WebhookDelivery, JobId)> {
         let now = now_ms();
-        let mut tx = self.writer.begin_with("begin immediate").await.map_err(db)?;
+        let mut tx = self
+            .writer
+            .begin_with("begin immediate")
+            .await
+            .map_err(db)?;
         let sql = format!(
             "insert into webhook_deliveries (id, tenant_id, subscription_id, message_id, event, payload, status, attempts, created_at, updated_at) \
              select $1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7 \
@@ -1267,7 +1306,11 @@ impl SqliteBackend {
         Ok(())
     }
 
-    pub(crate) async fn audit_log(&self, tenant: Option<TenantId>, limit: u32) -> Result<Vec<AuditEntry>> {
+    pub(crate) async fn audit_log(
+        &self,
+        tenant: Option<TenantId>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "select id, tenant_id, actor, action, detail, at from audit_log \
              where ($1 is null or tenant_id = $1) order by id desc limit $2",
