@@ -26,6 +26,36 @@ pub(crate) struct TokenInner {
 }
 
 impl AccessToken {
+    /// A token obtained elsewhere, valid for `lifetime` from now. For
+    /// [`crate::TokenProvider`] implementations other than
+    /// [`crate::MaskinportenClient`] (a token service, a test double).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let t = maskinporten::AccessToken::new(
+    ///     "eyJ...".to_owned().into(), "Bearer", Duration::from_secs(120), vec!["toll:movement/air".into()]);
+    /// assert_eq!(t.lifetime(), Duration::from_secs(120));
+    /// assert!(!format!("{t:?}").contains("eyJ"));
+    /// ```
+    pub fn new(
+        secret: SecretString,
+        token_type: impl Into<String>,
+        lifetime: Duration,
+        scopes: Vec<String>,
+    ) -> Self {
+        let now = Instant::now();
+        let expires_at = now + lifetime;
+        Self(Arc::new(TokenInner {
+            secret,
+            token_type: token_type.into(),
+            scopes,
+            lifetime,
+            expires_at,
+            refresh_at: expires_at - crate::cache::refresh_margin(lifetime),
+            expires_at_utc: OffsetDateTime::now_utc() + lifetime,
+        }))
+    }
+
     /// The bearer token text. Send it in an `Authorization` header, never log it.
     pub fn secret(&self) -> &str {
         self.0.secret.expose_secret()
