@@ -28,6 +28,13 @@ pub(crate) enum Command {
     Cert(CertCommand),
     /// Get a Maskinporten access token and show what it contains.
     Token(Box<TokenArgs>),
+    /// Road v2 messages: submit, update, delete, and follow them to an MRN.
+    #[command(subcommand)]
+    Road(Box<RoadCommand>),
+    /// Run the whole chain on the built-in simulator: grant, Maskinporten
+    /// token, Toll token, transport, master and house, MRNs, the linked tree,
+    /// and entry at the border.
+    Demo(DemoArgs),
     /// Check Toll messages offline, with Toll's own rules and wording.
     /// Exit code 1 when any file would be rejected.
     Validate(ValidateArgs),
@@ -225,4 +232,112 @@ pub(crate) struct TokenArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// Where the Toll API is, and who calls it.
+#[derive(Debug, Args)]
+pub(crate) struct TollArgs {
+    #[command(flatten)]
+    pub(crate) identity: IdentityArgs,
+    /// The Toll API: `prod` (https://api.toll.no), `test` (https://api-test.toll.no)
+    /// or a base URL. Default: follows the Maskinporten environment; with a custom
+    /// issuer (the simulator), the issuer's server.
+    #[arg(long, env = "DIGITOLL_TOLL")]
+    pub(crate) toll: Option<String>,
+    /// Send even when local validation finds errors (to see Toll's own answer).
+    #[arg(long)]
+    pub(crate) no_local_validation: bool,
+    /// How long to wait for Toll's validation result, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub(crate) wait_timeout: u64,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RoadCommand {
+    /// Submit a message from a JSON file and wait for its MRN or Toll's errors.
+    Submit {
+        #[command(flatten)]
+        toll: TollArgs,
+        /// The message (transport, master or house; detected unless --kind).
+        file: PathBuf,
+        #[arg(long, value_enum)]
+        kind: Option<DocKindArg>,
+        /// Print the requestId and return without waiting for the result.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Replace a message (PUT) by its MRN and wait for the result.
+    Update {
+        #[command(flatten)]
+        toll: TollArgs,
+        mrn: String,
+        file: PathBuf,
+        #[arg(long, value_enum)]
+        kind: Option<DocKindArg>,
+    },
+    /// Delete a message by its MRN.
+    Delete {
+        #[command(flatten)]
+        toll: TollArgs,
+        mrn: String,
+        #[arg(long, value_enum)]
+        kind: DocKindArg,
+    },
+    /// Show the validation status of a request id (from `submit --no-wait`).
+    Status {
+        #[command(flatten)]
+        toll: TollArgs,
+        request_id: String,
+        #[arg(long, value_enum)]
+        kind: DocKindArg,
+    },
+    /// Show a transport (or master, with --kind master) with its linked masters and houses.
+    Tree {
+        #[command(flatten)]
+        toll: TollArgs,
+        mrn: String,
+        #[arg(long, value_enum, default_value_t = DocKindArg::Transport)]
+        kind: DocKindArg,
+    },
+    /// Show whether a transport has been granted entry at the border.
+    Entry {
+        #[command(flatten)]
+        toll: TollArgs,
+        mrn: String,
+    },
+    /// Check that the credentials reach the road API (Toll's test-auth).
+    TestAuth {
+        #[command(flatten)]
+        toll: TollArgs,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DocKindArg {
+    Transport,
+    Master,
+    House,
+}
+
+impl From<DocKindArg> for digitoll_client::DocumentKind {
+    fn from(k: DocKindArg) -> Self {
+        match k {
+            DocKindArg::Transport => Self::Transport,
+            DocKindArg::Master => Self::MasterConsignment,
+            DocKindArg::House => Self::HouseConsignment,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Print one JSON document with every step instead of progress lines.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Simulated Toll processing time per message, in milliseconds.
+    #[arg(long, default_value_t = 300)]
+    pub(crate) processing_ms: u64,
 }

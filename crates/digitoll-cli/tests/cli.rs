@@ -471,3 +471,211 @@ fn validate_explains_in_text_and_handles_unreadable_input() {
     ]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn demo_json_prints_three_mrns_the_linked_tree_and_entry() {
+    let out = digitoll(&["demo", "--json", "--processing-ms", "50"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = stdout_json(&out);
+    assert_eq!(v["ok"], true);
+    let mrns = &v["mrns"];
+    for kind in ["transport", "master", "house"] {
+        let mrn = mrns[kind].as_str().unwrap();
+        assert!(mrn.parse::<digitoll_model::Mrn>().is_ok(), "{kind}: {mrn}");
+    }
+    let masters = v["tree"]["masterConsignments"].as_array().unwrap();
+    let linked = masters
+        .iter()
+        .find(|m| m["mrn"] == mrns["master"])
+        .expect("the submitted master is in the tree");
+    assert_eq!(linked["houseConsignments"][0]["mrn"], mrns["house"]);
+    assert!(
+        masters.iter().any(|m| m["received"] == false),
+        "a referenced master not sent yet"
+    );
+    assert_eq!(v["entry"]["validEntry"], true);
+    assert_eq!(v["entry"]["mrn"], mrns["transport"]);
+}
+
+/// Example file, dated now like the demo does (so auto-cancellation and
+/// arrival rules see a truck due in two hours).
+fn dated_example(dir: &Path, name: &str) -> String {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/road")
+            .join(name),
+    )
+    .unwrap();
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    let now = OffsetDateTime::now_utc();
+    let arrival = (now + Duration::hours(2)).format(&fmt).unwrap();
+    let obj = v.as_object_mut().unwrap();
+    obj.insert("documentIssueDate".into(), now.format(&fmt).unwrap().into());
+    for k in [
+        "scheduledDateAndTimeOfArrival",
+        "estimatedDateAndTimeOfArrival",
+    ] {
+        if obj.contains_key(k) {
+            obj.insert(k.into(), arrival.clone().into());
+        }
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    s(&path)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn road_commands_submit_update_tree_entry_and_delete_against_the_simulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Simulator::builder()
+        .processing_delay(std::time::Duration::from_millis(20))
+        .write_demo_credentials(dir.path())
+        .start()
+        .await
+        .unwrap();
+    let creds = s(&dir.path().join("demo-client.json"));
+    let road = |args: &[&str]| {
+        let mut v: Vec<String> = vec![
+            "road".into(),
+            args[0].into(),
+            "--credentials".into(),
+            creds.clone(),
+        ];
+        v.extend(args[1..].iter().map(|a| a.to_string()));
+        v
+    };
+
+    let out = digitoll_async(road(&["test-auth", "--json"])).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let transport = dated_example(dir.path(), "valid-transport.json");
+    let out = digitoll_async(road(&["submit", &transport, "--json"])).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t = stdout_json(&out);
+    assert_eq!(t["kind"], "transport");
+    let transport_mrn = t["mrn"].as_str().unwrap().to_owned();
+
+    let master = dated_example(dir.path(), "valid-master.json");
+    let out = digitoll_async(road(&["submit", &master, "--json"])).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let master_mrn = stdout_json(&out)["mrn"].as_str().unwrap().to_owned();
+
+    // --no-wait returns the requestId; status follows it to the result.
+    let house = dated_example(dir.path(), "valid-house-import-cude.json");
+    let out = digitoll_async(road(&["submit", &house, "--no-wait", "--json"])).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rid = stdout_json(&out)["requestId"].as_str().unwrap().to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let out = digitoll_async(road(&["status", &rid, "--kind", "house", "--json"])).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout_json(&out)["status"], "SUCCESS");
+
+    // The tree in text form shows the links and what is missing.
+    let out = digitoll_async(road(&["tree", &transport_mrn])).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&master_mrn), "{text}");
+    assert!(text.contains("house N703 HWB-2026-0001 MRN"), "{text}");
+    assert!(text.contains("not received yet"), "{text}");
+
+    // Update (PUT) the transport with a later estimated arrival.
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&transport).unwrap()).unwrap();
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    v["estimatedDateAndTimeOfArrival"] = (OffsetDateTime::now_utc() + Duration::hours(3))
+        .format(&fmt)
+        .unwrap()
+        .into();
+    let updated = dir.path().join("updated.json");
+    std::fs::write(&updated, v.to_string()).unwrap();
+    let out = digitoll_async(road(&["update", &transport_mrn, &s(&updated), "--json"])).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Entry: not before arrival, granted after.
+    let out = digitoll_async(road(&["entry", &transport_mrn, "--json"])).await;
+    assert_eq!(stdout_json(&out)["validEntry"], false);
+    sim.control().simulate_arrival(&transport_mrn, "NO371001");
+    let out = digitoll_async(road(&["entry", &transport_mrn])).await;
+    assert!(String::from_utf8_lossy(&out.stdout).contains("entry granted at NO371001"));
+
+    // An invalid message is refused before anything is sent, with paths.
+    let posts_before = sim
+        .control()
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    let bad = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/road/invalid-transport-missing-carrier-and-plate.json");
+    let out = digitoll_async(road(&["submit", &s(&bad)])).await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("carrier: must not be null"), "{err}");
+    assert!(err.contains("nothing was sent"), "{err}");
+    let posts_after = sim
+        .control()
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    assert_eq!(
+        posts_before, posts_after,
+        "no request reached the simulator"
+    );
+
+    // Delete the master; the tree then shows it as not received.
+    let out = digitoll_async(road(&["delete", &master_mrn, "--kind", "master", "--json"])).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = digitoll_async(road(&["tree", &transport_mrn, "--json"])).await;
+    let tree = stdout_json(&out);
+    assert!(
+        tree["masterConsignments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["mrn"] != master_mrn.as_str()),
+        "{tree}"
+    );
+
+    // A malformed MRN is a usage error that says what an MRN looks like.
+    let out = digitoll_async(road(&["tree", "not-an-mrn"])).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("18 characters"));
+    sim.shutdown().await;
+}

@@ -1,7 +1,9 @@
 //! One module per command. Each returns the process exit code.
 
 mod cert;
+mod demo;
 mod keys;
+mod road;
 mod sim;
 mod token;
 mod validate;
@@ -17,5 +19,7 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Cert(CertCommand::Inspect(args)) => cert::inspect(args),
         Command::Token(args) => token::run(*args).await,
         Command::Validate(args) => validate::run(&args),
+        Command::Road(cmd) => road::run(*cmd).await,
+        Command::Demo(args) => demo::run(&args).await,
     }
 }
