@@ -679,3 +679,46 @@ async fn road_commands_submit_update_tree_entry_and_delete_against_the_simulator
     assert!(String::from_utf8_lossy(&out.stderr).contains("18 characters"));
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn road_submit_refuses_every_invalid_example_before_sending() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim_with_demo(dir.path()).await;
+    let creds = s(&dir.path().join("demo-client.json"));
+    for file in examples() {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("invalid-") || name.contains("delete") || name.contains("relation") {
+            continue;
+        }
+        let out = digitoll_async(vec![
+            "road".into(),
+            "submit".into(),
+            "--credentials".into(),
+            creds.clone(),
+            s(&file),
+            "--json".into(),
+        ])
+        .await;
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = stdout_json(&out);
+        assert_eq!(v["origin"], "local validation", "{name}: {v}");
+        let errors = v["validationErrors"]
+            .as_array()
+            .or(v["validationErrorList"].as_array())
+            .unwrap();
+        assert!(!errors.is_empty(), "{name}");
+    }
+    let posts = sim
+        .control()
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/api/movement"))
+        .count();
+    assert_eq!(posts, 0, "nothing reached Toll");
+    sim.shutdown().await;
+}
