@@ -1,8 +1,16 @@
-//! Typed model of Norway's Digitoll road v2 API (Tolletaten's
-//! `movement-road-api-v2` and `movement-road-query-api-v2`), with local
-//! validation that reproduces Toll's documented rules.
+//! Typed model of Norway's Digitoll APIs (Tolletaten's movement APIs for
+//! road v2, air, rail and maritime, presentation, routing, arrival and
+//! document upload), with local validation that reproduces Toll's documented
+//! rules.
 //!
-//! * [`road`]: request bodies (transport, master, house, relation, delete).
+//! * [`road`]: request bodies (transport, master, house, relation, delete),
+//!   shared by all modes of transport.
+//! * [`mode`]: [`TransportMode`] (CL018 code, path, scope) and the per-mode
+//!   rules table used by [`validate_json_for`].
+//! * [`entry`]: presentation and arrival bodies.
+//! * [`routing`]: routing signals ([`RoutingSignal`], [`Routing`], …).
+//! * [`documents`]: document upload ([`DeclarationId`], [`DocumentType`],
+//!   [`FileKind`], [`detect_file_kind`], [`check_upload`]).
 //! * [`responses`]: `{"requestId"}`, validation status, document status,
 //!   status-with-descendants, entry status, the synchronous 400 body.
 //! * [`newtypes`]: validated identifiers ([`Mrn`], [`RequestId`],
@@ -37,18 +45,31 @@
 //! ```
 
 pub mod codes;
+pub mod documents;
+pub mod entry;
+pub mod mode;
 pub mod newtypes;
 pub mod responses;
 pub mod road;
+pub mod routing;
 pub mod validate;
 
 pub use codes::CodeList;
+pub use documents::{
+    DeclarationId, DocumentType, FileKind, MAX_DOCUMENT_BYTES, UploadError, check_upload,
+    detect_file_kind,
+};
+pub use entry::{ArrivalRequest, Presentation, PresentationKind};
+pub use mode::{ModeRules, TransportMode};
 pub use newtypes::{
     CountryCode, CustomsOffice, Mrn, OrgNumber, ParseError, RequestId, TollInstant,
     TransportDocument,
 };
+pub use routing::{Routing, RoutingControlLocation, RoutingResult, RoutingSignal};
 pub use validate::{
     MalformedJson, Message, MessageKind, Outcome, PlaygroundFixtures, ValidationContext,
-    ValidationReport, validate_delete, validate_house, validate_json, validate_master,
-    validate_message, validate_relation, validate_transport,
+    ValidationReport, validate_arrival, validate_arrival_json, validate_delete, validate_house,
+    validate_json, validate_json_for, validate_master, validate_message, validate_message_for,
+    validate_presentation, validate_presentation_json, validate_relation, validate_transport,
+    validate_transport_for,
 };

@@ -130,3 +130,13 @@ fn join<S: AsRef<str>>(values: &[S]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// \[I\] an identifier that should be an MRN but is not of its shape (Toll's
+/// S10 wording for export MRNs, without the type).
+pub const INVALID_MRN: &str = "Invalid MRN format";
+/// \[I\] a client-supplied `requestId` that is not a UUID.
+pub const NOT_UUID: &str = "must be a valid UUID";
+/// \[I\] a presentation `requestId` that was used before (contract text).
+pub const REQUEST_ID_USED: &str = "requestId already used";
+/// \[I\] a presented document, or an arriving transport, Toll does not know.
+pub const DOCUMENT_NOT_FOUND: &str = "Document not found";

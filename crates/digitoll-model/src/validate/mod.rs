@@ -25,7 +25,12 @@
 //! Every rule carries its source tag from digitoll-api.md in a comment; see
 //! the crate README for the list.
 
+mod entry;
 pub mod messages;
+
+pub use entry::{
+    validate_arrival, validate_arrival_json, validate_presentation, validate_presentation_json,
+};
 
 use std::collections::HashSet;
 use std::fmt;
@@ -38,6 +43,7 @@ use crate::codes::{
     CodeList, ImportProcedure, IncompleteDocumentationReason, OutgoingProcedure, TypeOfExport,
     previous_document_types,
 };
+use crate::mode::{ModeRules, TransportMode};
 use crate::newtypes::Mrn;
 use crate::responses::{AsyncValidationError, SyncErrorBody, SyncValidationError};
 use crate::road::{
@@ -354,8 +360,31 @@ pub fn validate_delete(d: &DeleteBody, ctx: &ValidationContext) -> ValidationRep
 
 /// Validates any message.
 pub fn validate_message(msg: &Message, ctx: &ValidationContext) -> ValidationReport {
+    validate_message_for(TransportMode::Road, msg, ctx)
+}
+
+/// Validates a transport message of `mode`: the road v2 rules plus the mode's
+/// entry in the [`TransportMode::rules`] table.
+pub fn validate_transport_for(
+    mode: TransportMode,
+    t: &Transport,
+    ctx: &ValidationContext,
+) -> ValidationReport {
+    let mut v = V::with_mode(ctx, mode);
+    v.transport(t);
+    v.finish()
+}
+
+/// Validates any message of `mode`. Only transports carry mode-specific data
+/// (`activeBorderTransportMeans`); masters, houses, relations and DELETE
+/// bodies are validated as for road (digitoll-api.md §1.5).
+pub fn validate_message_for(
+    mode: TransportMode,
+    msg: &Message,
+    ctx: &ValidationContext,
+) -> ValidationReport {
     match msg {
-        Message::Transport(t) => validate_transport(t, ctx),
+        Message::Transport(t) => validate_transport_for(mode, t, ctx),
         Message::MasterConsignment(mc) => validate_master(mc, ctx),
         Message::HouseConsignment(h) => validate_house(h, ctx),
         Message::Relation(r) => validate_relation(r, ctx),
@@ -363,7 +392,8 @@ pub fn validate_message(msg: &Message, ctx: &ValidationContext) -> ValidationRep
     }
 }
 
-/// Parses and validates a JSON body of the given kind.
+/// Parses and validates a road v2 JSON body of the given kind; the road
+/// shortcut of [`validate_json_for`].
 ///
 /// JSON type errors (wrong JSON type, malformed instant) become sync errors
 /// at their field path; the offending value is then treated as absent so the
@@ -377,6 +407,66 @@ pub fn validate_json(
     json: &str,
     ctx: &ValidationContext,
 ) -> Result<(Message, ValidationReport), MalformedJson> {
+    validate_json_for(TransportMode::Road, kind, json, ctx)
+}
+
+/// Parses and validates a JSON body of the given kind for the movement API of
+/// `mode` (road, air, rail, maritime): the road v2 rules plus the mode rules
+/// of [`TransportMode::rules`]. Road gives exactly [`validate_json`]'s result.
+///
+/// ```
+/// use digitoll_model::{validate_json_for, MessageKind, TransportMode, ValidationContext};
+/// use time::macros::datetime;
+///
+/// let road = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"),
+///     "/../../examples/road/valid-transport.json")).unwrap();
+/// let ctx = ValidationContext::new(datetime!(2026-12-01 08:00 UTC));
+/// // A road transport sent to the air API: no flight number, mode 3, plate type 30.
+/// let (_, report) = validate_json_for(TransportMode::Air, MessageKind::Transport, &road, &ctx).unwrap();
+/// assert!(report.sync_errors().iter().any(|e|
+///     e.field == "activeBorderTransportMeans.conveyanceReferenceNumber"));
+/// ```
+///
+/// # Errors
+/// [`MalformedJson`] when the text is not JSON or its root is not an object.
+pub fn validate_json_for(
+    mode: TransportMode,
+    kind: MessageKind,
+    json: &str,
+    ctx: &ValidationContext,
+) -> Result<(Message, ValidationReport), MalformedJson> {
+    let (msg, structural) = parse_lenient(json, |value| parse_kind(kind, value))?;
+    let report = validate_message_for(mode, &msg, ctx);
+    Ok((msg, merge_structural(structural, report)))
+}
+
+/// Puts the structural (JSON type) errors first and drops rule errors at or
+/// below their paths, which are consequences of the nulled value.
+pub(crate) fn merge_structural(
+    mut structural: Vec<SyncValidationError>,
+    mut report: ValidationReport,
+) -> ValidationReport {
+    if !structural.is_empty() {
+        report.sync.retain(|e| {
+            !structural.iter().any(|s| {
+                e.field == s.field
+                    || e.field.starts_with(&format!("{}.", s.field))
+                    || e.field.starts_with(&format!("{}[", s.field))
+            })
+        });
+        structural.append(&mut report.sync);
+        report.sync = structural;
+    }
+    report
+}
+
+/// Parses `json` into a lenient message type with `parse`, turning each JSON
+/// type error into a sync error at its path and retrying with that value
+/// nulled, so one bad field never hides the others.
+pub(crate) fn parse_lenient<T>(
+    json: &str,
+    parse: impl Fn(&Value) -> Result<T, PathError>,
+) -> Result<(T, Vec<SyncValidationError>), MalformedJson> {
     let mut value: Value = serde_json::from_str(json).map_err(|e| MalformedJson {
         line: e.line(),
         column: e.column(),
@@ -393,9 +483,9 @@ pub fn validate_json(
         });
     }
     let mut structural: Vec<SyncValidationError> = Vec::new();
-    let msg = loop {
-        match parse_kind(kind, &value) {
-            Ok(msg) => break msg,
+    loop {
+        match parse(&value) {
+            Ok(msg) => return Ok((msg, structural)),
             Err(e) => {
                 let segments: Vec<serde_path_to_error::Segment> =
                     e.path().iter().cloned().collect();
@@ -424,23 +514,10 @@ pub fn validate_json(
                 }
             }
         }
-    };
-    let mut report = validate_message(&msg, ctx);
-    if !structural.is_empty() {
-        report.sync.retain(|e| {
-            !structural.iter().any(|s| {
-                e.field == s.field
-                    || e.field.starts_with(&format!("{}.", s.field))
-                    || e.field.starts_with(&format!("{}[", s.field))
-            })
-        });
-        structural.append(&mut report.sync);
-        report.sync = structural;
     }
-    Ok((msg, report))
 }
 
-type PathError = serde_path_to_error::Error<serde_json::Error>;
+pub(crate) type PathError = serde_path_to_error::Error<serde_json::Error>;
 
 fn parse_kind(kind: MessageKind, value: &Value) -> Result<Message, PathError> {
     Ok(match kind {
@@ -621,8 +698,9 @@ const VOEC_LIMIT_NOK: f64 = 3000.0;
 /// End of the GONU transitional arrangement \[D S1\].
 const GONU_DEADLINE: OffsetDateTime = datetime!(2027-03-01 00:00 UTC);
 
-struct V<'c> {
+pub(crate) struct V<'c> {
     ctx: &'c ValidationContext,
+    rules: ModeRules,
     sync: Vec<SyncValidationError>,
     business: Vec<AsyncValidationError>,
     incomplete: Vec<IncompleteDocumentationReason>,
@@ -630,8 +708,13 @@ struct V<'c> {
 
 impl<'c> V<'c> {
     fn new(ctx: &'c ValidationContext) -> Self {
+        Self::with_mode(ctx, TransportMode::Road)
+    }
+
+    fn with_mode(ctx: &'c ValidationContext, mode: TransportMode) -> Self {
         Self {
             ctx,
+            rules: mode.rules(),
             sync: Vec::new(),
             business: Vec::new(),
             incomplete: Vec::new(),
@@ -949,7 +1032,10 @@ impl<'c> V<'c> {
         }
     }
 
+    /// `activeBorderTransportMeans`: the road v2 checks with the mode's
+    /// differences taken from `self.rules` (the [`TransportMode::rules`] table).
     fn means(&mut self, p: &P<'_>, a: &ActiveBorderTransportMeans) {
+        let rules = self.rules;
         self.req_str(
             &p.f("identificationNumber"),
             &a.identification_number,
@@ -960,7 +1046,14 @@ impl<'c> V<'c> {
             &a.type_of_identification,
             TYPE_OF_ID,
         ) {
-            self.code(&p.f("typeOfIdentification"), c, CodeList::Cl750);
+            match rules.type_of_identification {
+                // [D S12 CL750] per mode: air 41, rail 20/21, maritime 10.
+                Some(allowed) if !allowed.contains(&c) => {
+                    self.biz(&p.f("typeOfIdentification"), m::invalid_code(allowed));
+                }
+                Some(_) => {}
+                None => self.code(&p.f("typeOfIdentification"), c, CodeList::Cl750),
+            }
         }
         if let Some(c) = self.req_str(
             &p.f("typeOfMeansOfTransport"),
@@ -969,22 +1062,48 @@ impl<'c> V<'c> {
         ) {
             self.code(&p.f("typeOfMeansOfTransport"), c, CodeList::Cl751);
         }
-        self.opt_str(
-            &p.f("conveyanceReferenceNumber"),
-            &a.conveyance_reference_number,
-            CONVEYANCE,
-        );
+        if rules.conveyance_reference_required {
+            // [D S4] the flight number is a transport key for air.
+            self.req_str(
+                &p.f("conveyanceReferenceNumber"),
+                &a.conveyance_reference_number,
+                CONVEYANCE,
+            );
+        } else {
+            self.opt_str(
+                &p.f("conveyanceReferenceNumber"),
+                &a.conveyance_reference_number,
+                CONVEYANCE,
+            );
+        }
         if let Some(c) = self.req_str(&p.f("countryCode"), &a.country_code, COUNTRY) {
             self.country(&p.f("countryCode"), c);
         }
         if let Some(c) = self.req_str(&p.f("modeOfTransportCode"), &a.mode_of_transport_code, MODE)
         {
-            self.code(&p.f("modeOfTransportCode"), c, CodeList::Cl018);
+            match rules.mode_of_transport_code {
+                // Contract [I]: the mode's own CL018 code only.
+                Some(expected) if c != expected => {
+                    self.biz(&p.f("modeOfTransportCode"), m::invalid_code(&[expected]));
+                }
+                Some(_) => {}
+                None => self.code(&p.f("modeOfTransportCode"), c, CodeList::Cl018),
+            }
         }
-        // [D S15] the driver is mandatory.
-        if let Some(o) = self.req(&p.f("operator"), &a.operator) {
-            self.req_str(&p.f("operator").f("name"), &o.name, NAME);
-            self.communications(&p.f("operator").f("communication"), &o.communication);
+        let op = p.f("operator");
+        let operator = if rules.operator_required {
+            // [D S15] road's driver; [D S27] air's operator.
+            self.req(&op, &a.operator)
+        } else {
+            a.operator.as_ref()
+        };
+        if let Some(o) = operator {
+            self.req_str(&op.f("name"), &o.name, NAME);
+            if rules.operator_communication_required {
+                // [D S27] air: "name and phone".
+                self.req(&op.f("communication"), &o.communication);
+            }
+            self.communications(&op.f("communication"), &o.communication);
         }
     }
 
@@ -1487,7 +1606,7 @@ impl<'c> V<'c> {
                 // [I] Toll documents no MRN syntax rule or text; an MRN
                 // of the wrong shape can never match, so report it with
                 // the S10 "Invalid MRN format" wording.
-                self.biz(&root.f(rf), "Invalid MRN format");
+                self.biz(&root.f(rf), m::INVALID_MRN);
             }
         }
     }
