@@ -29,12 +29,16 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 pub(crate) struct PgBackend {
     pool: PgPool,
     notify: Arc<Notify>,
+    /// Tells the notifier task that something was enqueued.
+    enqueued: Arc<Notify>,
     listener: JoinHandle<()>,
+    notifier: JoinHandle<()>,
 }
 
 impl Drop for PgBackend {
     fn drop(&mut self) {
         self.listener.abort();
+        self.notifier.abort();
     }
 }
 
@@ -189,7 +193,34 @@ async fn listen(mut listener: PgListener, notify: Arc<Notify>) {
     }
 }
 
+/// Sends `NOTIFY` for enqueues, outside their transactions and coalesced:
+/// a burst of enqueues while one `NOTIFY` is in flight yields one more, not
+/// one each. A `NOTIFY` inside the enqueue's transaction would take
+/// PostgreSQL's global notify lock at every commit and serialise them; the
+/// cost of sending it afterwards is that a crash between commit and notify
+/// leaves the other instances to find the job by polling.
+async fn notifier(pool: PgPool, enqueued: Arc<Notify>) {
+    loop {
+        enqueued.notified().await;
+        match sqlx::query("select pg_notify($1, '')")
+            .bind(CHANNEL)
+            .execute(&pool)
+            .await
+        {
+            Ok(_) => {}
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(e) => tracing::warn!(error = %e, "could not NOTIFY other instances of new jobs"),
+        }
+    }
+}
+
 impl PgBackend {
+    /// Wakes this process's workers at once and the other instances' soon.
+    fn signal_enqueue(&self) {
+        crate::wake_all(&self.notify);
+        self.enqueued.notify_one();
+    }
+
     pub(crate) async fn connect(
         url: &str,
         options: &StoreOptions,
@@ -208,15 +239,20 @@ impl PgBackend {
         let mut listener = PgListener::connect_with(&pool).await.map_err(db)?;
         listener.listen(CHANNEL).await.map_err(db)?;
         let listener = tokio::spawn(listen(listener, notify.clone()));
+        let enqueued = Arc::new(Notify::new());
+        let notifier = tokio::spawn(notifier(pool.clone(), enqueued.clone()));
         Ok(Self {
             pool,
             notify,
+            enqueued,
             listener,
+            notifier,
         })
     }
 
     pub(crate) async fn close(&self) {
         self.listener.abort();
+        self.notifier.abort();
         self.pool.close().await;
     }
 
@@ -448,20 +484,27 @@ impl PgBackend {
         body_sha256: &[u8],
         plan: &JobPlan,
     ) -> Result<Submission> {
-        if let Some(key) = &m.idempotency_key
-            && let Some(found) = self.find_by_idempotency(m, key, body_sha256).await?
-        {
-            return Ok(found);
-        }
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        // The unique index decides a race between two first uses of a key:
-        // the loser's insert fails and it returns the winner's message.
-        let inserted = sqlx::query_scalar::<_, OffsetDateTime>(
-            "insert into messages (id, tenant_id, api, kind, operation, body, body_sha256, document_number, \
-             document_type, carrier_id, idempotency_key, state) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued') \
-             on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing \
-             returning created_at",
+        // One statement, so one round trip and one commit: the message, its
+        // first history row and its job are inserted by data-modifying CTEs
+        // (foreign keys are checked at the end of the statement). A reused
+        // idempotency key makes the message insert a no-op, so nothing is
+        // returned and nothing else is inserted; the unique index also
+        // settles a race between two first uses of a key (the loser waits
+        // for the winner's commit, then finds its row).
+        let row = sqlx::query(
+            "with m as ( \
+                 insert into messages (id, tenant_id, api, kind, operation, body, body_sha256, document_number, \
+                     document_type, carrier_id, idempotency_key, state) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued') \
+                 on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing \
+                 returning id, tenant_id, created_at), \
+             s as ( \
+                 insert into message_states (message_id, tenant_id, from_state, to_state, detail) \
+                 select id, tenant_id, 'received', 'queued', 'stored with its submit job' from m), \
+             j as ( \
+                 insert into jobs (tenant_id, message_id, kind, state, max_attempts) \
+                 select tenant_id, id, $12, 'ready', $13 from m returning id) \
+             select m.created_at, j.id as job_id from m, j",
         )
         .bind(id.0)
         .bind(m.tenant_id.0)
@@ -474,44 +517,21 @@ impl PgBackend {
         .bind(&m.document_type)
         .bind(&m.carrier_id)
         .bind(&m.idempotency_key)
-        .fetch_optional(&mut *tx)
+        .bind(job_kind::SUBMIT)
+        .bind(clamp_i32(plan.max_attempts))
+        .fetch_optional(&self.pool)
         .await
         .map_err(db)?;
-        let Some(at) = inserted else {
-            drop(tx);
+        let Some(row) = row else {
             let key = m.idempotency_key.as_deref().unwrap_or_default();
             return self
                 .find_by_idempotency(m, key, body_sha256)
                 .await?
                 .ok_or_else(|| Error::Conflict(format!("idempotency key '{key}' is in use")));
         };
-        sqlx::query(
-            "insert into message_states (message_id, tenant_id, from_state, to_state, detail) \
-             values ($1, $2, 'received', 'queued', 'stored with its submit job')",
-        )
-        .bind(id.0)
-        .bind(m.tenant_id.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        let job_id: i64 = sqlx::query_scalar(
-            "insert into jobs (tenant_id, message_id, kind, state, max_attempts) \
-             values ($1, $2, $3, 'ready', $4) returning id",
-        )
-        .bind(m.tenant_id.0)
-        .bind(id.0)
-        .bind(job_kind::SUBMIT)
-        .bind(clamp_i32(plan.max_attempts))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-        sqlx::query("select pg_notify($1, '')")
-            .bind(CHANNEL)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        crate::wake_all(&self.notify);
+        let at: OffsetDateTime = get(&row, "created_at")?;
+        let job_id: i64 = get(&row, "job_id")?;
+        self.signal_enqueue();
         Ok(Submission {
             message: Message {
                 id,
@@ -750,7 +770,7 @@ impl PgBackend {
                  select $1, $2, $3, $4, 'ready', now() + make_interval(secs => $5), $6 \
                  where $2::uuid is null or exists (select 1 from messages where tenant_id = $1 and id = $2) \
                  returning id) \
-             select id from j, pg_notify($7, '') as n",
+             select id from j",
         )
         .bind(j.tenant_id.0)
         .bind(j.message_id.map(|m| m.0))
@@ -758,7 +778,6 @@ impl PgBackend {
         .bind(j.payload.as_ref().map(Json))
         .bind(j.delay.map_or(0.0, secs))
         .bind(clamp_i32(max_attempts))
-        .bind(CHANNEL)
         .fetch_optional(&self.pool)
         .await
         .map_err(db)?;
@@ -768,7 +787,7 @@ impl PgBackend {
                 j.message_id.map(|m| m.to_string()).unwrap_or_default()
             ))
         })?;
-        crate::wake_all(&self.notify);
+        self.signal_enqueue();
         Ok(JobId(id))
     }
 
@@ -930,18 +949,17 @@ impl PgBackend {
                  update jobs set state = 'ready', attempts = 0, run_at = now(), last_error = null, updated_at = now() \
                  where id = $1 and ($2::uuid is null or tenant_id = $2) and state in ('dead', 'cancelled') \
                  returning id) \
-             select id from j, pg_notify($3, '') as n",
+             select id from j",
         )
         .bind(id.0)
         .bind(tenant.map(|t| t.0))
-        .bind(CHANNEL)
         .fetch_optional(&self.pool)
         .await
         .map_err(db)?;
         if done.is_none() {
             return Err(Error::not_found(format!("dead or cancelled job {id}")));
         }
-        crate::wake_all(&self.notify);
+        self.signal_enqueue();
         Ok(())
     }
 
@@ -1197,13 +1215,8 @@ impl PgBackend {
         .fetch_one(&mut *tx)
         .await
         .map_err(db)?;
-        sqlx::query("select pg_notify($1, '')")
-            .bind(CHANNEL)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
         tx.commit().await.map_err(db)?;
-        crate::wake_all(&self.notify);
+        self.signal_enqueue();
         Ok((delivery(&row)?, JobId(job_id)))
     }
 

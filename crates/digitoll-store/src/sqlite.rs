@@ -23,7 +23,8 @@ use sqlx::sqlite::{
 use sqlx::types::Json;
 use sqlx::{Row, Sqlite};
 use time::OffsetDateTime;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -40,6 +41,14 @@ pub(crate) struct SqliteBackend {
     writer: SqlitePool,
     reader: SqlitePool,
     notify: Arc<Notify>,
+    submits: mpsc::Sender<SubmitRequest>,
+    batcher: JoinHandle<()>,
+}
+
+impl Drop for SqliteBackend {
+    fn drop(&mut self) {
+        self.batcher.abort();
+    }
 }
 
 fn db(e: sqlx::Error) -> Error {
@@ -189,6 +198,163 @@ fn delivery(row: &SqliteRow) -> Result<WebhookDelivery> {
     })
 }
 
+/// Submissions waiting for the group-commit task.
+struct SubmitRequest {
+    m: NewMessage,
+    id: MessageId,
+    hash: Vec<u8>,
+    max_attempts: u32,
+    reply: oneshot::Sender<Result<Submission>>,
+}
+
+/// The most submissions committed in one transaction.
+const MAX_BATCH: usize = 256;
+
+/// Group commit: concurrent submissions are written in one `begin immediate`
+/// transaction (one commit, so one fsync under `synchronous=FULL`). Each
+/// caller is answered only after that commit. If the batch fails, every
+/// request is retried in a transaction of its own, so one bad submission
+/// (an unknown tenant, say) cannot fail the others.
+async fn batcher(writer: SqlitePool, notify: Arc<Notify>, mut rx: mpsc::Receiver<SubmitRequest>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        match insert_batch(&writer, &batch).await {
+            Ok(results) => {
+                crate::wake_all(&notify);
+                for (req, result) in batch.drain(..).zip(results) {
+                    let _ = req.reply.send(result);
+                }
+            }
+            Err(e) if batch.len() == 1 => {
+                if let Some(req) = batch.pop() {
+                    let _ = req.reply.send(Err(e));
+                }
+            }
+            Err(_) => {
+                for req in batch.drain(..) {
+                    let result = insert_batch(&writer, std::slice::from_ref(&req))
+                        .await
+                        .and_then(|mut r| r.pop().expect("one result per request"));
+                    if result.is_ok() {
+                        crate::wake_all(&notify);
+                    }
+                    let _ = req.reply.send(result);
+                }
+            }
+        }
+    }
+}
+
+/// Inserts a batch in one transaction. The outer error aborts the batch; the
+/// inner results are per request (an idempotency replay or conflict).
+async fn insert_batch(
+    writer: &SqlitePool,
+    batch: &[SubmitRequest],
+) -> Result<Vec<Result<Submission>>> {
+    let mut tx = writer.begin_with("begin immediate").await.map_err(db)?;
+    let now = now_ms();
+    let at = ts(now)?;
+    let mut results = Vec::with_capacity(batch.len());
+    for req in batch {
+        let m = &req.m;
+        let inserted = sqlx::query(
+            "insert into messages (id, tenant_id, api, kind, operation, body, body_sha256, document_number, \
+             document_type, carrier_id, idempotency_key, state, created_at, updated_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued', $12, $12) \
+             on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing",
+        )
+        .bind(req.id.0)
+        .bind(m.tenant_id.0)
+        .bind(&m.api)
+        .bind(&m.kind)
+        .bind(m.operation.as_str())
+        .bind(Json(&m.body))
+        .bind(&req.hash)
+        .bind(&m.document_number)
+        .bind(&m.document_type)
+        .bind(&m.carrier_id)
+        .bind(&m.idempotency_key)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        if inserted == 0 {
+            let key = m.idempotency_key.as_deref().unwrap_or_default();
+            let sql = format!(
+                "select {MESSAGE_COLS} from messages where tenant_id = $1 and idempotency_key = $2"
+            );
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(m.tenant_id.0)
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+            let stored: Vec<u8> = get(&row, "body_sha256")?;
+            results.push(message_hash_matches(
+                message(&row)?,
+                &stored,
+                &req.hash,
+                key,
+            ));
+            continue;
+        }
+        sqlx::query(
+            "insert into message_states (message_id, tenant_id, from_state, to_state, detail, at) \
+             values ($1, $2, 'received', 'queued', 'stored with its submit job', $3)",
+        )
+        .bind(req.id.0)
+        .bind(m.tenant_id.0)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        let job_id: i64 = sqlx::query_scalar(
+            "insert into jobs (tenant_id, message_id, kind, payload, state, run_at, attempts, max_attempts, created_at, updated_at) \
+             values ($1, $2, $3, null, 'ready', $4, 0, $5, $4, $4) returning id",
+        )
+        .bind(m.tenant_id.0)
+        .bind(req.id.0)
+        .bind(job_kind::SUBMIT)
+        .bind(now)
+        .bind(i64::from(req.max_attempts))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        results.push(Ok(Submission {
+            message: Message {
+                id: req.id,
+                tenant_id: m.tenant_id,
+                api: m.api.clone(),
+                kind: m.kind.clone(),
+                operation: m.operation,
+                body: m.body.clone(),
+                document_number: m.document_number.clone(),
+                document_type: m.document_type.clone(),
+                carrier_id: m.carrier_id.clone(),
+                idempotency_key: m.idempotency_key.clone(),
+                state: MessageState::Queued,
+                mrn: None,
+                request_id: None,
+                validation_errors: None,
+                created_at: at,
+                updated_at: at,
+            },
+            job: Some(JobId(job_id)),
+            replayed: false,
+        }));
+    }
+    tx.commit().await.map_err(db)?;
+    Ok(results)
+}
+
 impl SqliteBackend {
     pub(crate) async fn connect(
         target: &str,
@@ -227,14 +393,19 @@ impl SqliteBackend {
             .connect_with(base.read_only(true))
             .await
             .map_err(db)?;
+        let (submits, rx) = mpsc::channel(4 * MAX_BATCH);
+        let batcher = tokio::spawn(batcher(writer.clone(), notify.clone(), rx));
         Ok(Self {
             writer,
             reader,
             notify,
+            submits,
+            batcher,
         })
     }
 
     pub(crate) async fn close(&self) {
+        self.batcher.abort();
         self.reader.close().await;
         self.writer.close().await;
     }
@@ -458,96 +629,20 @@ impl SqliteBackend {
         body_sha256: &[u8],
         plan: &JobPlan,
     ) -> Result<Submission> {
-        let mut tx = self
-            .writer
-            .begin_with("begin immediate")
-            .await
-            .map_err(db)?;
-        if let Some(key) = &m.idempotency_key {
-            let sql = format!(
-                "select {MESSAGE_COLS} from messages where tenant_id = $1 and idempotency_key = $2"
-            );
-            if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(m.tenant_id.0)
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?
-            {
-                let stored: Vec<u8> = get(&row, "body_sha256")?;
-                let existing = message(&row)?;
-                drop(tx);
-                return message_hash_matches(existing, &stored, body_sha256, key);
-            }
-        }
-        let now = now_ms();
-        sqlx::query(
-            "insert into messages (id, tenant_id, api, kind, operation, body, body_sha256, document_number, \
-             document_type, carrier_id, idempotency_key, state, created_at, updated_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued', $12, $12)",
-        )
-        .bind(id.0)
-        .bind(m.tenant_id.0)
-        .bind(&m.api)
-        .bind(&m.kind)
-        .bind(m.operation.as_str())
-        .bind(Json(&m.body))
-        .bind(body_sha256)
-        .bind(&m.document_number)
-        .bind(&m.document_type)
-        .bind(&m.carrier_id)
-        .bind(&m.idempotency_key)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        sqlx::query(
-            "insert into message_states (message_id, tenant_id, from_state, to_state, detail, at) \
-             values ($1, $2, 'received', 'queued', 'stored with its submit job', $3)",
-        )
-        .bind(id.0)
-        .bind(m.tenant_id.0)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        let job_id: i64 = sqlx::query_scalar(
-            "insert into jobs (tenant_id, message_id, kind, payload, state, run_at, attempts, max_attempts, created_at, updated_at) \
-             values ($1, $2, $3, null, 'ready', $4, 0, $5, $4, $4) returning id",
-        )
-        .bind(m.tenant_id.0)
-        .bind(id.0)
-        .bind(job_kind::SUBMIT)
-        .bind(now)
-        .bind(i64::from(plan.max_attempts))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        crate::wake_all(&self.notify);
-        let at = ts(now)?;
-        Ok(Submission {
-            message: Message {
-                id,
-                tenant_id: m.tenant_id,
-                api: m.api.clone(),
-                kind: m.kind.clone(),
-                operation: m.operation,
-                body: m.body.clone(),
-                document_number: m.document_number.clone(),
-                document_type: m.document_type.clone(),
-                carrier_id: m.carrier_id.clone(),
-                idempotency_key: m.idempotency_key.clone(),
-                state: MessageState::Queued,
-                mrn: None,
-                request_id: None,
-                validation_errors: None,
-                created_at: at,
-                updated_at: at,
-            },
-            job: Some(JobId(job_id)),
-            replayed: false,
-        })
+        let (reply, answer) = oneshot::channel();
+        let request = SubmitRequest {
+            m: m.clone(),
+            id,
+            hash: body_sha256.to_vec(),
+            max_attempts: plan.max_attempts,
+            reply,
+        };
+        let closed = || Error::Database {
+            backend: B,
+            message: "the store is closed".into(),
+        };
+        self.submits.send(request).await.map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
     }
 
     pub(crate) async fn get_message(&self, tenant: TenantId, id: MessageId) -> Result<Message> {

@@ -736,6 +736,34 @@ async fn message_and_job_commit_together(h: Harness) {
     ));
     assert_eq!(h.count("messages").await, 1);
     assert_eq!(h.count("jobs").await, 1);
+
+    // One bad submission among concurrent ones (which SQLite commits as one
+    // group) fails alone; the others are stored with their jobs.
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let s = s.clone();
+        let tenant = if i == 7 { ghost } else { t };
+        tasks.push(tokio::spawn(async move {
+            s.submit_message(new_message(
+                tenant,
+                &format!("G{i}"),
+                Some(&format!("g{i}")),
+            ))
+            .await
+        }));
+    }
+    let mut failed = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(sub) => assert!(sub.job.is_some()),
+            Err(Error::Conflict(_)) => failed += 1,
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
+    assert_eq!(failed, 1);
+    assert_eq!(h.count("messages").await, 16);
+    assert_eq!(h.count("jobs").await, 16);
+    assert_eq!(h.count("message_states").await, 16);
 }
 
 async fn idempotency_replay_and_conflict(h: Harness) {
