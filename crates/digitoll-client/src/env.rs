@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use digitoll_model::TransportMode;
 use url::Url;
 
 use crate::error::Error;
@@ -75,21 +76,37 @@ impl TollEnvironment {
 }
 
 /// A movement API family. Everything that differs between road, air, rail
-/// and maritime (base paths, scopes, metric labels) is in this type, so a
+/// and maritime (base paths, scopes, metric labels, which validation rules
+/// apply) is in this type, so a
 /// [`crate::MovementClient`] for another mode is the same code with another value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {
     /// `movement-road-api-v2` and `movement-road-query-api-v2`.
     Road,
-    /// `movement-air-api` v1 (paths only; messages are not modelled yet).
+    /// `movement-air-api` and `movement-air-query-api` v1.
     Air,
-    /// `movement-rail-api` v1 (paths only; messages are not modelled yet).
+    /// `movement-rail-api` and `movement-rail-query-api` v1.
     Rail,
-    /// `movement-maritime-api` v1 (paths only; messages are not modelled yet).
+    /// `movement-maritime-api` and `movement-maritime-query-api` v1.
     Maritime,
 }
 
 impl Mode {
+    /// Every mode, road first.
+    pub const ALL: [Mode; 4] = [Self::Road, Self::Air, Self::Rail, Self::Maritime];
+
+    /// digitoll-model's mode, which selects the validation rules (road v2
+    /// plus the mode's row of `TransportMode::rules`: CL018 mode code,
+    /// identification types, air's flight number and operator).
+    pub fn transport_mode(self) -> TransportMode {
+        match self {
+            Self::Road => TransportMode::Road,
+            Self::Air => TransportMode::Air,
+            Self::Rail => TransportMode::Rail,
+            Self::Maritime => TransportMode::Maritime,
+        }
+    }
+
     /// Submission API base path, e.g. `/api/movement/road/v2`.
     pub fn submission_path(self) -> &'static str {
         match self {
@@ -148,6 +165,64 @@ impl Mode {
     }
 }
 
+/// The Digitoll APIs beside the four movement families: everything that
+/// differs between them (base path, scope, metric label) is here, as
+/// [`Mode`] holds it for the movement APIs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Service {
+    /// `movement-presentation-api`, `/api/movement/presentation/v1`.
+    Presentation,
+    /// `movement-routing-api`, `/api/movement/routing/v1`.
+    Routing,
+    /// `movement-arrival-api`, `/api/movement/arrival/v1` (unmanned crossings).
+    Arrival,
+    /// The document upload API, `/api/goodsdeclaration/document/v2`.
+    DocumentUpload,
+}
+
+impl Service {
+    /// The API's base path.
+    pub fn base_path(self) -> &'static str {
+        match self {
+            Self::Presentation => "/api/movement/presentation/v1",
+            Self::Routing => "/api/movement/routing/v1",
+            Self::Arrival => "/api/movement/arrival/v1",
+            Self::DocumentUpload => "/api/goodsdeclaration/document/v2",
+        }
+    }
+
+    /// The Maskinporten scope (`foreign`: the `toll:eu/…` one of eSeal
+    /// businesses). Presentation and routing share `toll:movement/entry`.
+    /// Toll does not document the arrival API's scope; digitoll uses the
+    /// road scope, since arrival reports a road transport's crossing \[I\].
+    pub fn scope(self, foreign: bool) -> &'static str {
+        match (self, foreign) {
+            (Self::Presentation | Self::Routing, false) => "toll:movement/entry",
+            (Self::Presentation | Self::Routing, true) => "toll:eu/movement/entry",
+            (Self::Arrival, false) => "toll:movement/road/v2",
+            (Self::Arrival, true) => "toll:eu/movement/road/v2",
+            (Self::DocumentUpload, false) => "toll:goodsdeclaration/document.write",
+            (Self::DocumentUpload, true) => "toll:eu/goodsdeclaration/document.write",
+        }
+    }
+
+    /// Short name used in metric labels (`api="presentation"`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Presentation => "presentation",
+            Self::Routing => "routing",
+            Self::Arrival => "arrival",
+            Self::DocumentUpload => "document",
+        }
+    }
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl fmt::Display for Mode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -192,6 +267,17 @@ mod tests {
         assert_eq!(
             Mode::Maritime.query_path(),
             "/api/movement/maritime/status/v1"
+        );
+        assert_eq!(Service::Presentation.scope(false), "toll:movement/entry");
+        assert_eq!(Service::Routing.scope(true), "toll:eu/movement/entry");
+        assert_eq!(Service::Arrival.scope(false), "toll:movement/road/v2");
+        assert_eq!(
+            Service::DocumentUpload.scope(false),
+            "toll:goodsdeclaration/document.write"
+        );
+        assert_eq!(
+            Service::DocumentUpload.base_path(),
+            "/api/goodsdeclaration/document/v2"
         );
     }
 }

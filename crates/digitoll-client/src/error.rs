@@ -4,6 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use digitoll_model::entry::PresentationKind;
 use digitoll_model::responses::{AsyncValidationError, SyncValidationError};
 use digitoll_model::{MessageKind, Mrn, RequestId};
 
@@ -97,6 +98,122 @@ pub struct AmbiguousContext {
     /// Why reconciliation could not decide (e.g. the lookup itself failed),
     /// when it was tried.
     pub reconciliation: Option<String>,
+}
+
+/// Which request of the presentation, routing, arrival or document API an
+/// error is about (the movement APIs use [`MessageKind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// A presentation `POST /{kind}` or its validation status.
+    Presentation(PresentationKind),
+    /// `POST /arrival` or its validation status.
+    Arrival,
+    /// A routing feed page.
+    Routing(crate::routing::RoutingFeed),
+    /// A document upload.
+    DocumentUpload,
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Presentation(k) => write!(f, "presentation of {}", k.path_segment()),
+            Self::Arrival => f.write_str("arrival"),
+            Self::Routing(feed) => write!(f, "routing feed {feed}"),
+            Self::DocumentUpload => f.write_str("document upload"),
+        }
+    }
+}
+
+/// Why a document was not uploaded: the client's checks before sending, or
+/// Toll's 400/413/415 answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UploadError {
+    /// The declaration id is not `<declarant 9–11 digits>-<ddmmyyyy>-<sequence 1–6 digits>`.
+    #[error("declaration id {value:?} is invalid: {reason}")]
+    InvalidDeclarationId {
+        /// The text given.
+        value: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The file is empty (Toll answers 400 field `file`).
+    #[error("file {file_name:?} is empty")]
+    EmptyFile {
+        /// The file name.
+        file_name: String,
+    },
+    /// The file is larger than Toll's limit; nothing was sent.
+    #[error(
+        "file {file_name:?} is {size} bytes, over Toll's limit of {limit} bytes (10 MB); Toll asks to split larger documents into several files"
+    )]
+    TooLarge {
+        /// The file name.
+        file_name: String,
+        /// Its size in bytes (for a reader: at least this many).
+        size: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The content is none of pdf, jpg, png, txt, docx, xlsx.
+    #[error(
+        "file {file_name:?} is not an accepted type (pdf, jpg, png, txt, docx, xlsx): {reason}"
+    )]
+    UnsupportedFileType {
+        /// The file name.
+        file_name: String,
+        /// What the content looks like.
+        reason: String,
+    },
+    /// The content is one accepted type but the name's extension says another.
+    #[error(
+        "file {file_name:?}: its name says .{extension} but its content is {detected}; rename it or pick the right file"
+    )]
+    ExtensionMismatch {
+        /// The file name.
+        file_name: String,
+        /// The extension of the name (lower case, empty when there is none).
+        extension: String,
+        /// The type the content has.
+        detected: String,
+    },
+    /// The file could not be read.
+    #[error("cannot read {path}: {message}")]
+    Read {
+        /// The path or "reader".
+        path: String,
+        /// The I/O error.
+        message: String,
+    },
+    /// Toll's `400 {"validationErrors"}`.
+    #[error("Toll rejected the upload of {file_name:?}: {}", fmt_sync(.errors))]
+    Rejected {
+        /// The file name.
+        file_name: String,
+        /// The errors, each with its field.
+        errors: Vec<SyncValidationError>,
+    },
+    /// Toll's 413: the file is over its size limit.
+    #[error(
+        "Toll answered 413 for {file_name:?} ({size} bytes): the file is over its size limit; split it"
+    )]
+    PayloadTooLarge {
+        /// The file name.
+        file_name: String,
+        /// The size sent.
+        size: u64,
+        /// Toll's body.
+        body: String,
+    },
+    /// Toll's 415: the content is not an accepted file type.
+    #[error("Toll answered 415 for {file_name:?}: unsupported file type ({})", truncate(.body))]
+    UnsupportedMediaType {
+        /// The file name.
+        file_name: String,
+        /// Toll's body.
+        body: String,
+    },
 }
 
 /// Everything that can go wrong talking to Toll.
@@ -228,6 +345,72 @@ pub enum Error {
         body: String,
     },
 
+    /// Toll's synchronous `400 {"validationErrors"}` to a presentation,
+    /// routing or arrival request, or the client's own check of the same
+    /// (`origin: Local`, nothing sent).
+    #[error("{operation} rejected by {origin}: {}", fmt_sync(.errors))]
+    RequestRejected {
+        /// Local or Toll.
+        origin: Origin,
+        /// Which request.
+        operation: Operation,
+        /// The errors, each with its field.
+        errors: Vec<SyncValidationError>,
+    },
+
+    /// A presentation or arrival was processed with `status: FAILURE`.
+    #[error("{operation} failed validation by Toll (request {request_id}): {}", fmt_async(.errors))]
+    RequestFailed {
+        /// Which request.
+        operation: Operation,
+        /// The request id.
+        request_id: RequestId,
+        /// The errors, each with its `messageElementPath`.
+        errors: Vec<AsyncValidationError>,
+    },
+
+    /// A presentation or arrival was still unprocessed (404) at the polling
+    /// deadline. Keep polling with `request_id`.
+    #[error("{operation} request {request_id} still pending after {waited:?}")]
+    RequestPending {
+        /// Which request.
+        operation: Operation,
+        /// Poll `validation-status/{request_id}` with this.
+        request_id: RequestId,
+        /// How long the client polled.
+        waited: Duration,
+    },
+
+    /// A presentation, arrival or upload whose outcome is unknown (the
+    /// response was lost, also after the retries the API allows).
+    #[error("outcome of {operation} ({method} {path}) unknown: {cause}")]
+    OutcomeUnknown {
+        /// Which request.
+        operation: Operation,
+        /// HTTP method.
+        method: &'static str,
+        /// The URL path.
+        path: String,
+        /// The transport failure, and what the client tried.
+        cause: String,
+        /// The request id, when the client supplied one (presentation):
+        /// re-send with it or poll its validation status.
+        request_id: Option<RequestId>,
+    },
+
+    /// A document upload failed a check or was refused.
+    #[error(transparent)]
+    Upload(#[from] UploadError),
+
+    /// The routing cursor store failed to load or save the marker.
+    #[error("routing cursor store {store}: {message}")]
+    CursorStore {
+        /// Which store (e.g. the file path).
+        store: String,
+        /// What failed.
+        message: String,
+    },
+
     /// The input could not be sent at all (e.g. a raw message that is not a
     /// JSON object); `field` names where.
     #[error("invalid input at {field}: {reason}")]
@@ -260,7 +443,8 @@ impl Error {
     /// The request id to keep polling with, when validation was still pending.
     pub fn pending_request_id(&self) -> Option<&RequestId> {
         match self {
-            Self::ValidationPending { request_id, .. } => Some(request_id),
+            Self::ValidationPending { request_id, .. }
+            | Self::RequestPending { request_id, .. } => Some(request_id),
             _ => None,
         }
     }
@@ -281,6 +465,12 @@ impl Error {
             Self::UnexpectedStatus { .. } => "unexpected_status",
             Self::InvalidResponse { .. } => "invalid_response",
             Self::InvalidInput { .. } => "invalid_input",
+            Self::RequestRejected { .. } => "rejected",
+            Self::RequestFailed { .. } => "failed",
+            Self::RequestPending { .. } => "pending",
+            Self::OutcomeUnknown { .. } => "ambiguous",
+            Self::Upload(_) => "upload",
+            Self::CursorStore { .. } => "cursor_store",
         }
     }
 }

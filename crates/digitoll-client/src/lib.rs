@@ -51,18 +51,36 @@
 
 #![warn(missing_docs)]
 
+mod arrival;
 mod config;
+mod core;
+mod documents;
 mod env;
 mod error;
 mod http;
 mod movement;
+mod presentation;
+mod routing;
+mod service;
 mod token;
 mod types;
 
+pub use arrival::ArrivalClient;
 pub use config::{PollConfig, ReconcileConfig, RetryConfig};
-pub use env::{Mode, TollEnvironment};
-pub use error::{AmbiguousContext, AuthStage, DocumentKey, Error, OAuthErrorBody, Origin};
+pub use documents::{DocumentClient, Progress, UploadFile, UploadedDocument};
+pub use env::{Mode, Service, TollEnvironment};
+pub use error::{
+    AmbiguousContext, AuthStage, DocumentKey, Error, OAuthErrorBody, Operation, Origin, UploadError,
+};
 pub use http::metric_names;
 pub use movement::{MovementClient, MovementClientBuilder, RoadClient};
+pub use presentation::{
+    PresentationClient, PresentationConfirmation, PresentationOutcome, Presented,
+};
+pub use routing::{
+    CursorStore, FileCursorStore, FollowError, FollowSummary, LatestSignals, MemoryCursorStore,
+    RoutingClient, RoutingFeed, RoutingFollower, StoreFuture,
+};
+pub use service::{ApiClientBuilder, BuildClient};
 pub use token::{TollToken, TollTokenProvider, TollTokenProviderBuilder, renew_margin};
 pub use types::{Completed, Confirmation, DocumentKind, DocumentLookup, Submission};

@@ -1,6 +1,6 @@
 //! The movement client: submissions, validation polling and queries for one
-//! [`Mode`] (road today). Mode-specific facts (base paths, scope, labels)
-//! come from [`Mode`] only.
+//! [`Mode`] (road, air, rail, maritime). Mode-specific facts (base paths,
+//! scope, labels, the validation rule set) come from [`Mode`] only.
 
 use std::fmt;
 use std::sync::Arc;
@@ -14,8 +14,8 @@ use digitoll_model::responses::{
 use digitoll_model::road::{DeleteBody, HouseConsignment, MasterConsignment, Relation, Transport};
 use digitoll_model::{
     MessageKind, Mrn, Outcome, PlaygroundFixtures, RequestId, ValidationContext, ValidationReport,
-    validate_delete, validate_house, validate_json, validate_master, validate_relation,
-    validate_transport,
+    validate_delete, validate_house, validate_json_for, validate_master, validate_relation,
+    validate_transport_for,
 };
 use maskinporten::{Clock, OrgNumber, SystemUser, TokenRequest};
 use reqwest::Method;
@@ -24,10 +24,11 @@ use serde_json::Value;
 use url::Url;
 
 use crate::config::{PollConfig, ReconcileConfig, RetryConfig};
+use crate::core::{Body, Core, Failure, join_segments, method_str};
 use crate::env::Mode;
-use crate::error::{AmbiguousContext, AuthStage, DocumentKey, Error, OAuthErrorBody, Origin};
-use crate::http::{RawResponse, SendFailure, send_once};
-use crate::token::{TollTokenProvider, next_wait};
+use crate::error::{AmbiguousContext, DocumentKey, Error, Origin};
+use crate::http::RawResponse;
+use crate::token::TollTokenProvider;
 use crate::types::{
     Completed, Confirmation, DocumentKind, DocumentLookup, LookupWire, OneOrMany, Submission,
 };
@@ -50,13 +51,9 @@ pub struct MovementClient {
 
 struct Inner {
     mode: Mode,
-    tokens: TollTokenProvider,
-    token_request: TokenRequest,
-    http: reqwest::Client,
+    core: Core,
     submission_base: Url,
     query_base: Url,
-    timeout: Duration,
-    retry: RetryConfig,
     poll: PollConfig,
     reconcile: ReconcileConfig,
     clock: Arc<dyn Clock>,
@@ -70,7 +67,7 @@ impl fmt::Debug for MovementClient {
             .field("mode", &self.inner.mode)
             .field("submission_base", &self.inner.submission_base.as_str())
             .field("query_base", &self.inner.query_base.as_str())
-            .field("token_request", &self.inner.token_request)
+            .field("token_request", &self.inner.core.token_request)
             .field("validate", &self.inner.validate)
             .finish_non_exhaustive()
     }
@@ -140,8 +137,8 @@ impl MovementClientBuilder {
     }
 
     /// Whether messages are validated locally and refused when Toll would
-    /// reject them (default true; road only, as digitoll-model holds the road
-    /// v2 rules). Turn off to observe Toll's own answers.
+    /// reject them (default true; every mode, with digitoll-model's rules for
+    /// the mode). Turn off to observe Toll's own answers.
     #[must_use]
     pub fn validate_before_send(mut self, validate: bool) -> Self {
         self.validate = validate;
@@ -201,11 +198,13 @@ impl MovementClientBuilder {
                 submission_base: env.join(self.mode.submission_path()),
                 query_base: env.join(self.mode.query_path()),
                 playground: self.playground.unwrap_or_else(|| env.is_playground()),
-                tokens: self.tokens,
-                token_request,
-                http: self.http.unwrap_or_default(),
-                timeout: self.timeout,
-                retry: self.retry,
+                core: Core {
+                    tokens: self.tokens,
+                    token_request,
+                    http: self.http.unwrap_or_default(),
+                    timeout: self.timeout,
+                    retry: self.retry,
+                },
                 poll: self.poll,
                 reconcile: self.reconcile,
                 clock,
@@ -215,32 +214,10 @@ impl MovementClientBuilder {
     }
 }
 
-/// A failed execution: a typed error, or an unsafe request whose outcome is unknown.
-enum Failure {
-    Error(Error),
-    Ambiguous(String),
-}
-
-impl From<Error> for Failure {
-    fn from(e: Error) -> Self {
-        Self::Error(e)
-    }
-}
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Api {
     Submission,
     Query,
-}
-
-fn method_str(m: &Method) -> &'static str {
-    match *m {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        _ => "OTHER",
-    }
 }
 
 fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
@@ -319,7 +296,7 @@ impl MovementClient {
 
     /// The Maskinporten token request used for every call (its scope is the mode's).
     pub fn token_request(&self) -> &TokenRequest {
-        &self.inner.token_request
+        &self.inner.core.token_request
     }
 
     /// The submission API base URL.
@@ -333,14 +310,10 @@ impl MovementClient {
     }
 
     fn url(&self, api: Api, segments: &[&str]) -> Url {
-        let mut url = match api {
-            Api::Submission => self.inner.submission_base.clone(),
-            Api::Query => self.inner.query_base.clone(),
-        };
-        if let Ok(mut s) = url.path_segments_mut() {
-            s.pop_if_empty().extend(segments);
+        match api {
+            Api::Submission => join_segments(&self.inner.submission_base, segments),
+            Api::Query => join_segments(&self.inner.query_base, segments),
         }
-        url
     }
 
     fn label(&self, api: Api) -> &'static str {
@@ -352,8 +325,6 @@ impl MovementClient {
 
     // ----------------------------------------------------------------- HTTP core
 
-    /// Runs one logical request: token, send, 401 → re-exchange once,
-    /// retries as allowed for the method.
     async fn execute(
         &self,
         api: Api,
@@ -361,106 +332,19 @@ impl MovementClient {
         url: &Url,
         body: Option<&[u8]>,
     ) -> Result<RawResponse, Failure> {
-        let safe = method == Method::GET;
-        let m = method_str(&method);
-        let label = self.label(api);
-        let path = url.path().to_owned();
-        let started = Instant::now();
-        let mut attempt = 0u32;
-        let mut auth_retried = false;
-        loop {
-            attempt += 1;
-            let token = self.inner.tokens.token(&self.inner.token_request).await?;
-            let mut rb = self
-                .inner
-                .http
-                .request(method.clone(), url.clone())
-                .timeout(self.inner.timeout)
-                .bearer_auth(token.secret())
-                .header(reqwest::header::ACCEPT, "application/json");
-            if let Some(b) = body {
-                rb = rb
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(b.to_vec());
-            }
-            match send_once(label, m, &path, rb).await {
-                Ok(r) if r.status.as_u16() == 401 && !auth_retried => {
-                    // The request was rejected before processing: repeating it is safe.
-                    auth_retried = true;
-                    attempt -= 1;
-                    tracing::info!(
-                        path,
-                        "Toll answered 401; exchanging a new Toll token and retrying once"
-                    );
-                    self.inner
-                        .tokens
-                        .invalidate(&self.inner.token_request, &token)
-                        .await;
-                }
-                Ok(r) if safe && (r.status.as_u16() == 429 || r.status.is_server_error()) => {
-                    match next_wait(&self.inner.retry, attempt, started, r.retry_after) {
-                        Some(w) => {
-                            tracing::info!(
-                                path,
-                                status = r.status.as_u16(),
-                                wait_ms = w.as_millis() as u64,
-                                "retrying GET"
-                            );
-                            tokio::time::sleep(w).await;
-                        }
-                        None => return Ok(r),
-                    }
-                }
-                Ok(r) if !safe && matches!(r.status.as_u16(), 502 | 504) => {
-                    // A gateway gave up waiting: the server may have processed it.
-                    return Err(Failure::Ambiguous(format!(
-                        "HTTP {} from a gateway: {}",
-                        r.status.as_u16(),
-                        r.text().chars().take(200).collect::<String>()
-                    )));
-                }
-                Ok(r) => return Ok(r),
-                Err(SendFailure::Ambiguous(msg)) if !safe => {
-                    return Err(Failure::Ambiguous(msg));
-                }
-                Err(f) => {
-                    let not_sent = matches!(f, SendFailure::NotSent(_));
-                    match next_wait(&self.inner.retry, attempt, started, None) {
-                        Some(w) => {
-                            tracing::info!(
-                                path,
-                                error = f.message(),
-                                wait_ms = w.as_millis() as u64,
-                                "retrying after a network error"
-                            );
-                            tokio::time::sleep(w).await;
-                        }
-                        None => {
-                            return Err(Failure::Error(Error::Transport {
-                                method: m,
-                                url: url.to_string(),
-                                message: f.message().to_owned(),
-                                not_sent,
-                            }));
-                        }
-                    }
-                }
-            }
-        }
+        let body = match body {
+            Some(b) => Body::Json(b),
+            None => Body::Empty,
+        };
+        self.inner
+            .core
+            .execute(self.label(api), method, url, body)
+            .await
     }
 
     /// A GET whose outcome is never ambiguous.
     async fn get(&self, api: Api, url: &Url) -> Result<RawResponse, Error> {
-        match self.execute(api, Method::GET, url, None).await {
-            Ok(r) => Ok(r),
-            Err(Failure::Error(e)) => Err(e),
-            Err(Failure::Ambiguous(m)) => Err(Error::Transport {
-                method: "GET",
-                url: url.to_string(),
-                message: m,
-                not_sent: false,
-            }),
-        }
+        self.inner.core.get(self.label(api), url).await
     }
 
     /// Turns a non-success response into its typed error.
@@ -471,7 +355,6 @@ impl MovementClient {
         kind: Option<MessageKind>,
         r: RawResponse,
     ) -> Error {
-        let url_s = url.to_string();
         match r.status.as_u16() {
             400 => {
                 if let (Some(kind), Ok(body)) =
@@ -486,40 +369,18 @@ impl MovementClient {
                 }
                 Error::UnexpectedStatus {
                     method,
-                    url: url_s,
+                    url: url.to_string(),
                     status: 400,
                     retry_after: r.retry_after,
                     body: r.text(),
                 }
             }
-            401 => Error::Unauthorized {
-                stage: AuthStage::Api,
-                url: url_s,
-                body: OAuthErrorBody::parse(&r.body),
-            },
-            403 => Error::Forbidden {
-                url: url_s,
-                scope: self.inner.token_request.scope().to_owned(),
-                body: OAuthErrorBody::parse(&r.body),
-            },
-            404 => Error::NotFound { url: url_s },
-            status => Error::UnexpectedStatus {
-                method,
-                url: url_s,
-                status,
-                retry_after: r.retry_after,
-                body: r.text(),
-            },
+            _ => self.inner.core.status_error(method, url, r),
         }
     }
 
     fn parse<T: DeserializeOwned>(url: &Url, r: &RawResponse) -> Result<T, Error> {
-        serde_json::from_slice(&r.body).map_err(|e| Error::InvalidResponse {
-            url: url.to_string(),
-            status: r.status.as_u16(),
-            reason: e.to_string(),
-            body: r.text(),
-        })
+        Core::parse(url, r)
     }
 
     /// GET + 2xx → parsed body; otherwise the typed error.
@@ -534,11 +395,10 @@ impl MovementClient {
 
     // ------------------------------------------------------------ validation
 
-    /// Local validation applies digitoll-model's road v2 rules, so it runs
-    /// for [`Mode::Road`] only; other modes send unchecked until their
-    /// messages are modelled.
+    /// Local validation applies digitoll-model's rules for this mode (road
+    /// v2 plus the mode's entry in `TransportMode::rules`), for every mode.
     fn validates(&self) -> bool {
-        self.inner.validate && self.inner.mode == Mode::Road
+        self.inner.validate
     }
 
     fn context(&self, first_submission: bool) -> ValidationContext {
@@ -573,7 +433,12 @@ impl MovementClient {
             return Ok(());
         }
         let text = msg.to_string();
-        match validate_json(kind, &text, &self.context(first)) {
+        match validate_json_for(
+            self.inner.mode.transport_mode(),
+            kind,
+            &text,
+            &self.context(first),
+        ) {
             Ok((_, report)) => self.check(kind, &report),
             Err(malformed) => Err(Error::Rejected {
                 origin: Origin::Local,
@@ -622,7 +487,7 @@ impl MovementClient {
         if self.validates() {
             self.check(
                 MessageKind::Transport,
-                &validate_transport(msg, &self.context(true)),
+                &validate_transport_for(self.inner.mode.transport_mode(), msg, &self.context(true)),
             )?;
         }
         self.post_message(DocumentKind::Transport, Self::to_value(msg)?)
@@ -795,7 +660,11 @@ impl MovementClient {
         if self.validates() {
             self.check(
                 MessageKind::Transport,
-                &validate_transport(msg, &self.context(false)),
+                &validate_transport_for(
+                    self.inner.mode.transport_mode(),
+                    msg,
+                    &self.context(false),
+                ),
             )?;
         }
         self.send_unsafe(
