@@ -517,7 +517,7 @@ pub struct Attempt {
     pub error_text: Option<String>,
 }
 
-/// Filters for [`crate::Store::list_messages`].
+/// Filters for [`crate::Store::messages`].
 #[derive(Debug, Clone, Default)]
 pub struct MessageFilter {
     /// Only this state.
