@@ -113,8 +113,9 @@ pub use record::{RecordedBody, RecordedRequest};
 pub use registry::{ClientRegistration, Delegation, Organisation, ScopeGrant, is_valid_org_no};
 pub use server::{RunningSimulator, Simulator, SimulatorBuilder};
 pub use toll::{
-    MessageState, ROAD_SCOPE, ROAD_SCOPE_EU, SubmissionOperation, SubmissionStatus,
-    TollMessageInfo, TollMessageKind, TollSubmissionInfo,
+    BorderCrossing, EntryApi, MessageState, PresentationInfo, PresentationSource, ROAD_SCOPE,
+    ROAD_SCOPE_EU, RoutingChoice, RoutingFeed, RoutingSignalInfo, SubmissionOperation,
+    SubmissionStatus, TollMessageInfo, TollMessageKind, TollSubmissionInfo, UploadedDocument,
 };
 
 use state::SimState;

@@ -4,7 +4,12 @@
 //! |---|---|
 //! | `GET /sim/toll/messages` | stored messages (kind, mrn, org, state, document, body, …) |
 //! | `GET /sim/toll/submissions` | `{"count":n,"submissions":[{request_id,kind,operation,org,mrn,status,received_at}]}` |
-//! | `POST /sim/toll/arrivals` | `{"mrn":"26NO…","customs_office":"NO371001"}`: registers an arrival (entry becomes valid); 204, 404 unknown transport, 400 bad office |
+//! | `POST /sim/toll/arrivals` | `{"mrn":"26NO…","customs_office":"NO371001"}`: simulated border crossing (presentation, routing signals, entry); 204, 404 unknown transport, 400 bad office |
+//! | `GET /sim/toll/presentations` | presentations (API and simulated) |
+//! | `GET /sim/toll/routing-signals` | every routing signal (`feed`, `orgs`, MRNs, `signal`) |
+//! | `POST /sim/toll/routing-signals` | `{"document_number","routing","routing_control_location"?}`: re-issue the newest signal of a house with a new routing; 201 `{"id"}` |
+//! | `GET`, `PUT`, `DELETE /sim/toll/routing-overrides` | `{"document_number":"HWB-1","routing":"TO_CONTROL","routing_control_location":"AFTER_ENTRY"}`: routing for future crossings |
+//! | `GET /sim/toll/documents` | metadata of uploaded documents |
 //! | `GET /sim/toll/processing-delay`, `PUT /sim/toll/processing-delay` | `{"millis":1000}` |
 //! | `PUT /sim/toll/token-lifetime` | `{"secs":970}`: `expires_in` of new Toll tokens |
 //! | `PUT /sim/toll/playground` | `{"enabled":true}`: validate against the playground fixtures |
@@ -25,8 +30,12 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::store::Arrival;
-use super::{MessageState, TollMessageInfo, TollMessageKind, TollSubmissionInfo};
+use digitoll_model::TransportMode;
+
+use super::{
+    BorderCrossing, PresentationInfo, RoutingChoice, RoutingSignalInfo, TollMessageInfo,
+    TollMessageKind, TollSubmissionInfo, UploadedDocument,
+};
 use crate::state::SimState;
 use crate::{SimControl, SimError};
 
@@ -84,41 +93,139 @@ impl SimControl {
         self.state.toll.update_config(|c| c.playground = enabled);
     }
 
-    /// Registers the arrival of transport `transport_mrn` at `customs_office` now
-    /// (sim clock): entry status becomes valid with `timeOfEntry` = now, and the
-    /// transport is no longer auto-cancelled.
+    /// Simulates the border crossing of transport `transport_mrn` at
+    /// `customs_office` now (sim clock): Toll presents every linked master and
+    /// house, issues one routing signal per linked house and one for the
+    /// transport, and grants entry (`validEntry` with `timeOfEntry` = now; the
+    /// transport is no longer auto-cancelled).
     ///
     /// # Panics
     /// If the MRN names no active transport or the office is not in CL141.
-    pub fn simulate_arrival(&self, transport_mrn: &str, customs_office: &str) {
-        if let Err(e) = self.try_simulate_arrival(transport_mrn, customs_office) {
-            panic!("digitoll-sim: {e}");
+    pub fn simulate_arrival(&self, transport_mrn: &str, customs_office: &str) -> BorderCrossing {
+        match self.try_simulate_arrival(transport_mrn, customs_office) {
+            Ok(crossing) => crossing,
+            Err(e) => panic!("digitoll-sim: {e}"),
         }
     }
 
-    /// Registers an arrival, or says why it cannot be registered.
+    /// Simulates a border crossing, or says why it cannot.
     pub fn try_simulate_arrival(
         &self,
         transport_mrn: &str,
         customs_office: &str,
-    ) -> Result<(), SimError> {
+    ) -> Result<BorderCrossing, SimError> {
         digitoll_model::CustomsOffice::parse(customs_office)
             .map_err(|e| SimError::InvalidInput(format!("customs_office: {e}")))?;
         let now = self.state.clock.now();
         let mut store = self.state.toll.store_at(now);
-        let Some(transport) = store
-            .get_mut(transport_mrn)
-            .filter(|m| m.kind == TollMessageKind::Transport && m.state == MessageState::Active)
-        else {
-            return Err(SimError::NotFound(format!(
-                "mrn: no active transport with MRN {transport_mrn}"
-            )));
+        store
+            .cross_border(transport_mrn, customs_office, now, now)
+            .map_err(|e| SimError::NotFound(format!("mrn: {e}")))
+    }
+
+    /// Chooses the routing for a house document number (or, for the
+    /// transport-level signal, a transport MRN) in future border crossings.
+    pub fn set_routing(&self, document_number: &str, routing: RoutingChoice) {
+        self.state
+            .toll
+            .store_at(self.state.clock.now())
+            .routing_overrides
+            .insert(document_number.to_owned(), routing);
+    }
+
+    /// Forgets every routing override.
+    pub fn clear_routing(&self) {
+        self.state
+            .toll
+            .store_at(self.state.clock.now())
+            .routing_overrides
+            .clear();
+    }
+
+    /// The routing overrides by document number.
+    pub fn routing_overrides(&self) -> Vec<(String, RoutingChoice)> {
+        let store = self.state.toll.store_at(self.state.clock.now());
+        let mut list: Vec<(String, RoutingChoice)> = store
+            .routing_overrides
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        list.sort_by(|a, b| a.0.cmp(&b.0));
+        list
+    }
+
+    /// Issues a new house signal for `document_number` with `routing`, a copy
+    /// of its newest signal with a fresh id ("the last signal wins"); returns
+    /// the new signal's id.
+    pub fn send_routing_signal(
+        &self,
+        document_number: &str,
+        routing: RoutingChoice,
+    ) -> Result<uuid::Uuid, SimError> {
+        let now = self.state.clock.now();
+        self.state
+            .toll
+            .store_at(now)
+            .resend_signal(document_number, &routing, now)
+            .ok_or_else(|| {
+                SimError::NotFound(format!(
+                    "document_number: no routing signal yet for {document_number}; simulate an arrival first"
+                ))
+            })
+    }
+
+    /// Every routing signal issued, oldest first, both feeds.
+    pub fn routing_signals(&self) -> Vec<RoutingSignalInfo> {
+        self.state
+            .toll
+            .store_at(self.state.clock.now())
+            .signal_infos()
+    }
+
+    /// Every presentation (API and simulated), oldest first.
+    pub fn presentations(&self) -> Vec<PresentationInfo> {
+        self.state
+            .toll
+            .store_at(self.state.clock.now())
+            .presentation_infos()
+    }
+
+    /// Metadata of every uploaded document, oldest first.
+    pub fn uploaded_documents(&self) -> Vec<UploadedDocument> {
+        self.state
+            .toll
+            .documents
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Stores a movement message directly, as if submitted through `mode`'s
+    /// API by `org` and processed successfully (no HTTP, no processing
+    /// delay): for tests that need many messages quickly. The body is
+    /// validated like a POST; any sync or business error is returned.
+    pub fn insert_toll_message(
+        &self,
+        mode: TransportMode,
+        kind: TollMessageKind,
+        org: &str,
+        body: &str,
+    ) -> Result<String, SimError> {
+        let now = self.state.clock.now();
+        let ctx = digitoll_model::ValidationContext::new(now);
+        let (message, report) =
+            digitoll_model::validate_json_for(mode, kind.model_kind(), body, &ctx)
+                .map_err(|e| SimError::InvalidInput(format!("body: {e}")))?;
+        let incomplete = match report.outcome() {
+            digitoll_model::Outcome::Accepted { incomplete } => incomplete,
+            _ => return Err(SimError::InvalidInput(format!("body: {report}"))),
         };
-        transport.arrival = Some(Arrival {
-            office: customs_office.to_owned(),
-            at: now,
-        });
-        Ok(())
+        let value: serde_json::Value = serde_json::from_str(body)
+            .map_err(|e| SimError::InvalidInput(format!("body: {e}")))?;
+        let mut store = self.state.toll.store_at(now);
+        store
+            .insert_direct(mode, kind, org, message, value, incomplete, now)
+            .map_err(|e| SimError::InvalidInput(format!("body: {e}")))
     }
 }
 
@@ -127,6 +234,16 @@ pub(super) fn routes() -> Router<Arc<SimState>> {
         .route("/sim/toll/messages", get(messages))
         .route("/sim/toll/submissions", get(submissions))
         .route("/sim/toll/arrivals", post(arrival))
+        .route("/sim/toll/presentations", get(presentations))
+        .route(
+            "/sim/toll/routing-signals",
+            get(routing_signals).post(send_signal),
+        )
+        .route(
+            "/sim/toll/routing-overrides",
+            get(get_overrides).put(put_override).delete(clear_overrides),
+        )
+        .route("/sim/toll/documents", get(documents))
         .route("/sim/toll/processing-delay", get(get_delay).put(set_delay))
         .route("/sim/toll/token-lifetime", put(set_token_lifetime))
         .route("/sim/toll/playground", put(set_playground))
@@ -177,7 +294,7 @@ async fn arrival(State(s): State<Arc<SimState>>, body: Bytes) -> Response {
         Err(response) => return *response,
     };
     match control(s).try_simulate_arrival(&req.mrn, &req.customs_office) {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(SimError::NotFound(m)) => error(StatusCode::NOT_FOUND, m),
         Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
     }
@@ -233,5 +350,77 @@ async fn set_playground(State(s): State<Arc<SimState>>, body: Bytes) -> Response
             StatusCode::NO_CONTENT.into_response()
         }
         Err(response) => *response,
+    }
+}
+
+async fn presentations(State(s): State<Arc<SimState>>) -> Response {
+    Json(control(s).presentations()).into_response()
+}
+
+async fn routing_signals(State(s): State<Arc<SimState>>) -> Response {
+    Json(control(s).routing_signals()).into_response()
+}
+
+async fn documents(State(s): State<Arc<SimState>>) -> Response {
+    Json(control(s).uploaded_documents()).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OverrideBody {
+    document_number: String,
+    routing: digitoll_model::Routing,
+    #[serde(default)]
+    routing_control_location: Option<digitoll_model::RoutingControlLocation>,
+}
+
+impl OverrideBody {
+    fn choice(&self) -> RoutingChoice {
+        RoutingChoice {
+            routing: self.routing.clone(),
+            routing_control_location: self.routing_control_location.clone(),
+        }
+    }
+}
+
+async fn get_overrides(State(s): State<Arc<SimState>>) -> Response {
+    let list: Vec<serde_json::Value> = control(s)
+        .routing_overrides()
+        .into_iter()
+        .map(|(doc, choice)| {
+            json!({
+                "document_number": doc,
+                "routing": choice.routing,
+                "routing_control_location": choice.routing_control_location,
+            })
+        })
+        .collect();
+    Json(list).into_response()
+}
+
+async fn put_override(State(s): State<Arc<SimState>>, body: Bytes) -> Response {
+    match parse::<OverrideBody>(&body) {
+        Ok(b) => {
+            control(s).set_routing(&b.document_number, b.choice());
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(response) => *response,
+    }
+}
+
+async fn clear_overrides(State(s): State<Arc<SimState>>) -> Response {
+    control(s).clear_routing();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn send_signal(State(s): State<Arc<SimState>>, body: Bytes) -> Response {
+    let b = match parse::<OverrideBody>(&body) {
+        Ok(b) => b,
+        Err(response) => return *response,
+    };
+    match control(s).send_routing_signal(&b.document_number, b.choice()) {
+        Ok(id) => (StatusCode::CREATED, Json(json!({"id": id}))).into_response(),
+        Err(SimError::NotFound(m)) => error(StatusCode::NOT_FOUND, m),
+        Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
     }
 }

@@ -17,7 +17,7 @@ use serde_json::json;
 use sha2::Digest as _;
 use time::OffsetDateTime;
 
-use super::{ROAD_SCOPE, ROAD_SCOPE_EU};
+use digitoll_model::TransportMode;
 
 /// What the simulator remembers about an issued Toll token.
 #[derive(Debug, Clone)]
@@ -66,6 +66,8 @@ impl TokenStore {
 pub(crate) struct Caller {
     /// Its organisation number.
     pub(crate) org: String,
+    /// The movement API called (road for the non-movement APIs).
+    pub(crate) mode: TransportMode,
 }
 
 /// A 401/403 answer.
@@ -84,12 +86,25 @@ pub(crate) fn auth_error(status: StatusCode, error: &str, description: &str) -> 
     response
 }
 
-/// Checks the Bearer Toll token and the road scope.
-pub(crate) fn authenticate_road(
+/// Checks the Bearer Toll token and the scope of `mode`'s movement API.
+pub(crate) fn authenticate_mode(
     tokens: &TokenStore,
     headers: &HeaderMap,
     now: OffsetDateTime,
+    mode: TransportMode,
 ) -> Result<Caller, Box<Response>> {
+    let org = authenticate(tokens, headers, now, &[mode.scope(), mode.eu_scope()])?;
+    Ok(Caller { org, mode })
+}
+
+/// Checks the Bearer Toll token and that it carries one of `scopes` (the
+/// first is named in the 403); returns the caller's organisation.
+pub(crate) fn authenticate(
+    tokens: &TokenStore,
+    headers: &HeaderMap,
+    now: OffsetDateTime,
+    scopes: &[&str],
+) -> Result<String, Box<Response>> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Err(Box::new(auth_error(
             StatusCode::UNAUTHORIZED,
@@ -122,16 +137,12 @@ pub(crate) fn authenticate_road(
             "the access token has expired",
         )));
     }
-    if !info
-        .scopes
-        .iter()
-        .any(|s| s == ROAD_SCOPE || s == ROAD_SCOPE_EU)
-    {
+    if !info.scopes.iter().any(|s| scopes.contains(&s.as_str())) {
         return Err(Box::new(auth_error(
             StatusCode::FORBIDDEN,
             "insufficient_scope",
-            &format!("requires scope {ROAD_SCOPE}"),
+            &format!("requires scope {}", scopes.first().copied().unwrap_or_default()),
         )));
     }
-    Ok(Caller { org: info.org })
+    Ok(info.org)
 }

@@ -94,10 +94,13 @@
 
 pub(crate) mod admin;
 mod auth;
+pub(crate) mod documents;
+pub(crate) mod entry;
 pub(crate) mod exchange;
+mod movement;
 mod processing;
 mod query;
-mod road;
+pub(crate) mod routing;
 mod store;
 
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -110,6 +113,9 @@ use time::OffsetDateTime;
 use crate::state::SimState;
 
 pub(crate) use auth::TokenStore;
+pub use documents::UploadedDocument;
+pub use entry::{BorderCrossing, EntryApi, PresentationInfo, PresentationSource};
+pub use routing::{RoutingChoice, RoutingFeed, RoutingSignalInfo};
 pub(crate) use store::Store;
 
 /// The road v2 API scope (Norwegian organisations).
@@ -177,6 +183,8 @@ pub enum MessageState {
 /// A stored message as [`crate::SimControl::toll_messages`] and `GET /sim/toll/messages` list it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TollMessageInfo {
+    /// The movement API it was submitted through (road, air, rail, maritime).
+    pub mode: digitoll_model::TransportMode,
     /// Transport, master, house or relation.
     pub kind: TollMessageKind,
     /// The MRN Toll issued.
@@ -234,6 +242,8 @@ pub enum SubmissionStatus {
 pub struct TollSubmissionInfo {
     /// The requestId returned.
     pub request_id: String,
+    /// The movement API (road, air, rail, maritime).
+    pub mode: digitoll_model::TransportMode,
     /// Which API.
     pub kind: TollMessageKind,
     /// POST, PUT or DELETE.
@@ -273,6 +283,8 @@ pub(crate) struct TollState {
     pub(crate) config: RwLock<TollConfig>,
     pub(crate) tokens: TokenStore,
     store: Mutex<Store>,
+    /// Metadata of uploaded documents, oldest first.
+    pub(crate) documents: Mutex<Vec<UploadedDocument>>,
 }
 
 impl TollState {
@@ -281,6 +293,7 @@ impl TollState {
             config: RwLock::new(config),
             tokens: TokenStore::default(),
             store: Mutex::new(Store::default()),
+            documents: Mutex::new(Vec::new()),
         }
     }
 
@@ -322,7 +335,10 @@ pub(crate) fn not_found(message: String) -> axum::response::Response {
 pub(crate) fn routes() -> Router<Arc<SimState>> {
     Router::new()
         .merge(exchange::routes())
-        .merge(road::routes())
+        .merge(movement::routes())
         .merge(query::routes())
+        .merge(entry::routes())
+        .merge(routing::routes())
+        .merge(documents::routes())
         .merge(admin::routes())
 }

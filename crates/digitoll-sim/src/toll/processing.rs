@@ -110,8 +110,10 @@ impl Store {
                     _ => self.check_duplicate(&summary)?,
                 }
                 let mrn = new_mrn(self, at);
+                let mode = self.requests[i].mode;
                 self.insert(StoredMessage {
                     mrn: mrn.clone(),
+                    mode,
                     kind,
                     org,
                     state: MessageState::Active,
@@ -142,7 +144,7 @@ impl Store {
                         ),
                     ));
                 }
-                check_immutable(&stored.summary, &summary)?;
+                check_immutable(stored.mode, &stored.summary, &summary)?;
                 let representative = representative_of(&work.message);
                 let stored = self.get_mut(&mrn).expect("checked above");
                 stored.summary = summary;
@@ -171,6 +173,50 @@ impl Store {
                 Ok((mrn, Vec::new()))
             }
         }
+    }
+
+    /// Stores an already validated message of `mode` as processed now (for
+    /// [`crate::SimControl::insert_toll_message`]); runs the duplicate and
+    /// relation checks of a POST.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn insert_direct(
+        &mut self,
+        mode: digitoll_model::TransportMode,
+        kind: TollMessageKind,
+        org: &str,
+        message: digitoll_model::Message,
+        body: serde_json::Value,
+        incomplete: Vec<digitoll_model::codes::IncompleteDocumentationReason>,
+        at: OffsetDateTime,
+    ) -> Result<String, String> {
+        let summary = Summary::of(&message).ok_or("message has no content")?;
+        let checked = match kind {
+            TollMessageKind::Relation => self.check_relation(&summary, org),
+            _ => self.check_duplicate(&summary),
+        };
+        checked.map_err(|errors| {
+            errors
+                .iter()
+                .map(|e| format!("{}: {}", e.pointer.message_element_path, e.description))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })?;
+        let mrn = new_mrn(self, at);
+        self.insert(StoredMessage {
+            mrn: mrn.clone(),
+            mode,
+            kind,
+            org: org.to_owned(),
+            state: MessageState::Active,
+            representative: representative_of(&message),
+            body,
+            summary,
+            incomplete,
+            created_at: at,
+            updated_at: at,
+            arrival: None,
+        });
+        Ok(mrn)
     }
 
     fn check_duplicate(&self, summary: &Summary) -> Result<(), Vec<AsyncValidationError>> {
@@ -295,7 +341,11 @@ fn changed<T: PartialEq + std::fmt::Debug>(
 }
 
 /// The immutable keys of S4 (digitoll-api.md §2).
-fn check_immutable(old: &Summary, new: &Summary) -> Result<(), Vec<AsyncValidationError>> {
+fn check_immutable(
+    mode: digitoll_model::TransportMode,
+    old: &Summary,
+    new: &Summary,
+) -> Result<(), Vec<AsyncValidationError>> {
     let mut errors = Vec::new();
     match (old, new) {
         (Summary::Transport(o), Summary::Transport(n)) => {
@@ -317,8 +367,9 @@ fn check_immutable(old: &Summary, new: &Summary) -> Result<(), Vec<AsyncValidati
                 &o.scheduled.map(|t| TollInstant::from(t).to_string()),
                 &n.scheduled.map(|t| TollInstant::from(t).to_string()),
             );
-            // Flight number: a key for air (mode of transport 4) only.
-            if o.mode.as_deref() == Some("4") {
+            // Flight number: a key for air only (the mode rules table, and
+            // mode-of-transport 4 sent to the road API as before).
+            if mode.rules().conveyance_reference_immutable || o.mode.as_deref() == Some("4") {
                 changed(
                     &mut errors,
                     "activeBorderTransportMeans.conveyanceReferenceNumber",

@@ -1,4 +1,7 @@
-//! The road v2 query API under `/api/movement/road/status/v2`.
+//! The movement query APIs: road v2 under `/api/movement/road/status/v2` and
+//! air, rail and maritime under `/api/movement/{mode}/status/v1`, one
+//! implementation for all modes. A query only sees messages submitted through
+//! its own mode's API (others answer 404).
 //!
 //! Response shapes follow digitoll-api.md §1.1/§1.2; additions we made are
 //! marked \[I\] and are all extra fields a tolerant client ignores:
@@ -29,15 +32,24 @@ use axum::{Json, Router};
 use digitoll_model::TollInstant;
 use serde_json::{Value, json};
 
-use super::auth::{Caller, authenticate_road};
+use digitoll_model::TransportMode;
+
+use super::auth::{Caller, authenticate_mode};
 use super::store::{HouseSlot, MasterSlot, StoredMessage, Weight};
 use super::{Store, SubmissionStatus, TollMessageKind, not_found};
 use crate::state::SimState;
 
-/// Base path of the query API.
-pub(crate) const BASE: &str = "/api/movement/road/status/v2";
-
 pub(super) fn routes() -> Router<Arc<SimState>> {
+    let mut router = Router::new();
+    for mode in TransportMode::ALL {
+        router = router.merge(mode_routes(mode));
+    }
+    router
+}
+
+/// The query API of one mode (same endpoints for every mode, §1.5).
+fn mode_routes(mode: TransportMode) -> Router<Arc<SimState>> {
+    let base = mode.query_base();
     let mut router = Router::new();
     for kind in [
         TollMessageKind::Transport,
@@ -47,14 +59,14 @@ pub(super) fn routes() -> Router<Arc<SimState>> {
     ] {
         router = router.route(
             &format!(
-                "{BASE}/{}/validation-status/{{request_id}}",
+                "{base}/{}/validation-status/{{request_id}}",
                 kind.path_segment()
             ),
             get(
                 move |State(s): State<Arc<SimState>>,
                       Path(id): Path<String>,
                       headers: HeaderMap| async move {
-                    with_store(&s, &headers, |store, caller| {
+                    with_store(&s, &headers, mode, |store, caller| {
                         validation_status(store, caller, kind, &id)
                     })
                 },
@@ -63,46 +75,46 @@ pub(super) fn routes() -> Router<Arc<SimState>> {
     }
     router
         .route(
-            &format!("{BASE}/transport/{{mrn}}/status-with-descendants"),
-            get(by_mrn(transport_tree)),
+            &format!("{base}/transport/{{mrn}}/status-with-descendants"),
+            get(by_mrn(mode, transport_tree)),
         )
         .route(
-            &format!("{BASE}/transport/{{mrn}}/master-consignment/transport-document/status"),
-            get(by_mrn(transport_masters)),
+            &format!("{base}/transport/{{mrn}}/master-consignment/transport-document/status"),
+            get(by_mrn(mode, transport_masters)),
         )
         .route(
-            &format!("{BASE}/transport/{{mrn}}/house-consignment/transport-document/status"),
-            get(by_mrn(transport_houses)),
+            &format!("{base}/transport/{{mrn}}/house-consignment/transport-document/status"),
+            get(by_mrn(mode, transport_houses)),
         )
         .route(
-            &format!("{BASE}/master-consignment/{{mrn}}/status-with-descendants"),
-            get(by_mrn(master_tree)),
+            &format!("{base}/master-consignment/{{mrn}}/status-with-descendants"),
+            get(by_mrn(mode, master_tree)),
         )
         .route(
-            &format!("{BASE}/master-consignment/{{mrn}}/transport-document/status"),
-            get(by_mrn(master_houses)),
+            &format!("{base}/master-consignment/{{mrn}}/transport-document/status"),
+            get(by_mrn(mode, master_houses)),
         )
         .route(
-            &format!("{BASE}/master-consignment/transport-document/status"),
-            get(lookup(TollMessageKind::MasterConsignment)),
+            &format!("{base}/master-consignment/transport-document/status"),
+            get(lookup(mode, TollMessageKind::MasterConsignment)),
         )
         .route(
-            &format!("{BASE}/house-consignment/{{mrn}}/transport-document/status"),
-            get(by_mrn(house_status)),
+            &format!("{base}/house-consignment/{{mrn}}/transport-document/status"),
+            get(by_mrn(mode, house_status)),
         )
         .route(
-            &format!("{BASE}/house-consignment/transport-document/status"),
-            get(lookup(TollMessageKind::HouseConsignment)),
+            &format!("{base}/house-consignment/transport-document/status"),
+            get(lookup(mode, TollMessageKind::HouseConsignment)),
         )
         .route(
             &format!(
-                "{BASE}/house-consignment/postal-receptacle/{{receptacle}}/transport-document/status"
+                "{base}/house-consignment/postal-receptacle/{{receptacle}}/transport-document/status"
             ),
-            get(by_mrn(receptacle_houses)),
+            get(by_mrn(mode, receptacle_houses)),
         )
         .route(
-            &format!("{BASE}/entry/status/{{mrn}}"),
-            get(by_mrn(entry_status)),
+            &format!("{base}/entry/status/{{mrn}}"),
+            get(by_mrn(mode, entry_status)),
         )
 }
 
@@ -112,10 +124,11 @@ type QueryResult = Result<Value, Box<Response>>;
 fn with_store(
     state: &SimState,
     headers: &HeaderMap,
+    mode: TransportMode,
     f: impl FnOnce(&Store, &Caller) -> QueryResult,
 ) -> Response {
     let now = state.clock.now();
-    let caller = match authenticate_road(&state.toll.tokens, headers, now) {
+    let caller = match authenticate_mode(&state.toll.tokens, headers, now, mode) {
         Ok(caller) => caller,
         Err(response) => return *response,
     };
@@ -129,6 +142,7 @@ fn with_store(
 /// A handler for `…/{param}/…` queries.
 #[allow(clippy::type_complexity)] // the handler's full type, spelled out once
 fn by_mrn(
+    mode: TransportMode,
     f: fn(&Store, &Caller, &str) -> QueryResult,
 ) -> impl Fn(State<Arc<SimState>>, Path<String>, HeaderMap) -> std::future::Ready<Response<Body>>
 + Clone
@@ -136,7 +150,7 @@ fn by_mrn(
 + Sync
 + 'static {
     move |State(s), Path(param), headers| {
-        std::future::ready(with_store(&s, &headers, |store, caller| {
+        std::future::ready(with_store(&s, &headers, mode, |store, caller| {
             f(store, caller, &param)
         }))
     }
@@ -145,6 +159,7 @@ fn by_mrn(
 /// A handler for the lookups by `documentNumber`, `type` and `carrierId`.
 #[allow(clippy::type_complexity)] // the handler's full type, spelled out once
 fn lookup(
+    mode: TransportMode,
     kind: TollMessageKind,
 ) -> impl Fn(
     State<Arc<SimState>>,
@@ -156,7 +171,7 @@ fn lookup(
 + Sync
 + 'static {
     move |State(s), Query(params), headers| {
-        std::future::ready(with_store(&s, &headers, |store, caller| {
+        std::future::ready(with_store(&s, &headers, mode, |store, caller| {
             lookup_document(store, caller, kind, &params)
         }))
     }
@@ -181,7 +196,7 @@ fn validation_status(
     let uuid = uuid::Uuid::parse_str(id).map_err(|_| unknown())?;
     let request = store
         .request(&uuid)
-        .filter(|r| r.org == caller.org)
+        .filter(|r| r.org == caller.org && r.mode == caller.mode)
         .filter(|r| r.kind == kind || r.kind == TollMessageKind::Relation)
         .ok_or_else(unknown)?;
     match (&request.status, &request.result) {
@@ -198,7 +213,10 @@ fn visible<'a>(
     kind: TollMessageKind,
     mrn: &str,
 ) -> Result<&'a StoredMessage, Box<Response>> {
-    store.visible(kind, mrn, &caller.org).ok_or_else(|| {
+    store
+        .visible(kind, mrn, &caller.org)
+        .filter(|m| m.mode == caller.mode)
+        .ok_or_else(|| {
         missing(format!(
             "no {} with MRN {mrn} for organisation {}",
             kind.path_segment(),
@@ -392,6 +410,7 @@ fn receptacle_houses(store: &Store, caller: &Caller, receptacle: &str) -> QueryR
         .iter()
         .filter(|m| {
             m.kind == TollMessageKind::HouseConsignment
+                && m.mode == caller.mode
                 && m.is_active()
                 && m.visible_to(&caller.org)
                 && m.house()
@@ -442,7 +461,9 @@ fn lookup_document(
     store
         .messages
         .iter()
-        .filter(|m| m.kind == kind && m.is_active() && m.visible_to(&caller.org))
+        .filter(|m| {
+            m.kind == kind && m.mode == caller.mode && m.is_active() && m.visible_to(&caller.org)
+        })
         .filter(|m| {
             m.doc()
                 .is_some_and(|d| d.number == number && doc_type.is_none_or(|t| d.doc_type == t))

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use digitoll_model::Message;
+use digitoll_model::{Message, TransportMode};
 use digitoll_model::codes::IncompleteDocumentationReason;
 use digitoll_model::responses::AsyncValidationError;
 use serde_json::{Number, Value};
@@ -57,6 +57,7 @@ pub(crate) struct MasterSummary {
     pub(crate) carrier: Option<String>,
     pub(crate) gross_mass: Option<Number>,
     pub(crate) receptacles: Vec<String>,
+    pub(crate) containers: Vec<String>,
 }
 
 /// The fields of a house that linking needs.
@@ -69,6 +70,7 @@ pub(crate) struct HouseSummary {
     pub(crate) transport_carrier: Option<String>,
     pub(crate) receptacle: Option<String>,
     pub(crate) gross_mass: Option<Number>,
+    pub(crate) containers: Vec<String>,
 }
 
 /// A relation: parent and child MRNs with their object types.
@@ -148,6 +150,7 @@ impl Summary {
                         .flat_map(|r| r.receptacle_identification_number.iter().flatten())
                         .cloned()
                         .collect(),
+                    containers: containers(level.and_then(|l| l.transport_equipment.as_ref())),
                 })
             }
             Message::HouseConsignment(h) => {
@@ -167,6 +170,7 @@ impl Summary {
                         .and_then(|t| t.carrier_identification_number.clone()),
                     receptacle: level.and_then(|l| l.receptacle_identification_number.clone()),
                     gross_mass: level.and_then(|l| l.total_gross_mass.clone()),
+                    containers: containers(level.and_then(|l| l.transport_equipment.as_ref())),
                 })
             }
             Message::Relation(r) => Self::Relation(RelationSummary {
@@ -186,6 +190,13 @@ impl Summary {
             Message::Delete(_) => return None,
         })
     }
+}
+
+fn containers(list: Option<&Vec<digitoll_model::road::TransportEquipment>>) -> Vec<String> {
+    list.into_iter()
+        .flatten()
+        .filter_map(|e| e.container_identification_number.clone())
+        .collect()
 }
 
 /// The representative org named in a message (relations: the plain string).
@@ -210,6 +221,8 @@ pub(crate) struct Arrival {
 #[derive(Debug, Clone)]
 pub(crate) struct StoredMessage {
     pub(crate) mrn: String,
+    /// The movement API it was submitted through.
+    pub(crate) mode: TransportMode,
     pub(crate) kind: TollMessageKind,
     pub(crate) org: String,
     pub(crate) state: MessageState,
@@ -264,6 +277,7 @@ impl StoredMessage {
 
     fn info(&self) -> TollMessageInfo {
         TollMessageInfo {
+            mode: self.mode,
             kind: self.kind,
             mrn: self.mrn.clone(),
             org: self.org.clone(),
@@ -305,6 +319,7 @@ pub(crate) struct Work {
 #[derive(Debug, Clone)]
 pub(crate) struct RequestRecord {
     pub(crate) request_id: Uuid,
+    pub(crate) mode: TransportMode,
     pub(crate) kind: TollMessageKind,
     pub(crate) operation: SubmissionOperation,
     pub(crate) org: String,
@@ -326,6 +341,14 @@ pub(crate) struct Store {
     by_mrn: HashMap<String, usize>,
     pub(crate) requests: Vec<RequestRecord>,
     request_index: HashMap<Uuid, usize>,
+    /// Presentation and arrival requests (and simulated presentations).
+    pub(crate) entry_requests: Vec<super::entry::EntryRequest>,
+    pub(crate) entry_index: HashMap<Uuid, usize>,
+    /// Routing signals, oldest first, and their index by id.
+    pub(crate) signals: Vec<super::routing::SignalRecord>,
+    pub(crate) signal_index: HashMap<Uuid, usize>,
+    /// `SimControl::set_routing` overrides by document number (or transport MRN).
+    pub(crate) routing_overrides: HashMap<String, super::routing::RoutingChoice>,
 }
 
 /// How long after its estimated arrival an unarrived transport is cancelled (S4).
@@ -337,6 +360,7 @@ impl Store {
     /// Processes ready requests, then applies auto-cancellation at `now`.
     pub(crate) fn advance(&mut self, now: OffsetDateTime) {
         self.process_ready(now);
+        self.process_entry_ready(now);
         self.sweep(now);
     }
 
@@ -625,6 +649,7 @@ impl Store {
             .iter()
             .map(|r| TollSubmissionInfo {
                 request_id: r.request_id.hyphenated().to_string(),
+                mode: r.mode,
                 kind: r.kind,
                 operation: r.operation,
                 org: r.org.clone(),

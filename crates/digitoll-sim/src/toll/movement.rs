@@ -1,7 +1,12 @@
-//! The road v2 submission API under `/api/movement/road/v2`.
+//! The movement submission APIs: road v2 under `/api/movement/road/v2` and
+//! air, rail and maritime under `/api/movement/{air,rail,maritime}/v1`. One
+//! implementation serves all four, parameterised by
+//! [`digitoll_model::TransportMode`]; the per-mode differences (scope, CL018
+//! code, identification types, flight number) come from the model's
+//! [`digitoll_model::TransportMode::rules`] table.
 //!
 //! POST, PUT and DELETE are validated synchronously with
-//! `digitoll_model::validate_json` (400 `{"validationErrors"}` on sync errors,
+//! `digitoll_model::validate_json_for` (400 `{"validationErrors"}` on sync errors,
 //! also for a body that is not JSON: field `requestBody`), then answered 202
 //! `{"requestId"}` and processed later (see [`super::processing`]). PUT and
 //! DELETE answer 404 when the MRN does not name an active message of that kind
@@ -16,32 +21,43 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use digitoll_model::{MessageKind, Outcome, PlaygroundFixtures, ValidationContext, validate_json};
+use digitoll_model::{
+    MessageKind, Outcome, PlaygroundFixtures, TransportMode, ValidationContext, validate_json_for,
+};
 use serde_json::{Value, json};
 
-use super::auth::authenticate_road;
+use super::auth::authenticate_mode;
 use super::store::{RequestRecord, Verdict, Work};
 use super::{SubmissionOperation, SubmissionStatus, TollMessageKind, not_found};
 use crate::state::SimState;
 
-/// Base path of the submission API.
-pub(crate) const BASE: &str = "/api/movement/road/v2";
-
 pub(super) fn routes() -> Router<Arc<SimState>> {
-    let mut router = Router::new().route(&format!("{BASE}/test-auth"), get(test_auth));
+    let mut router = Router::new();
+    for mode in TransportMode::ALL {
+        router = router.merge(mode_routes(mode));
+    }
+    router
+}
+
+fn mode_routes(mode: TransportMode) -> Router<Arc<SimState>> {
+    let base = mode.submission_base();
+    let mut router = Router::new().route(
+        &format!("{base}/test-auth"),
+        get(move |State(s): State<Arc<SimState>>, headers: HeaderMap| test_auth(s, mode, headers)),
+    );
     for kind in [
         TollMessageKind::Transport,
         TollMessageKind::MasterConsignment,
         TollMessageKind::HouseConsignment,
         TollMessageKind::Relation,
     ] {
-        let collection = format!("{BASE}/{}", kind.path_segment());
+        let collection = format!("{base}/{}", kind.path_segment());
         let item = format!("{collection}/{{mrn}}");
         router = router.route(
             &collection,
             post(
                 move |State(s): State<Arc<SimState>>, headers: HeaderMap, body: Bytes| {
-                    submit(s, kind, SubmissionOperation::Create, None, headers, body)
+                    submit(s, mode, kind, SubmissionOperation::Create, None, headers, body)
                 },
             ),
         );
@@ -51,6 +67,7 @@ pub(super) fn routes() -> Router<Arc<SimState>> {
                                    body: Bytes| {
             submit(
                 s,
+                mode,
                 kind,
                 SubmissionOperation::Delete,
                 Some(mrn),
@@ -71,6 +88,7 @@ pub(super) fn routes() -> Router<Arc<SimState>> {
                           body: Bytes| {
                         submit(
                             s,
+                            mode,
                             kind,
                             SubmissionOperation::Update,
                             Some(mrn),
@@ -85,8 +103,8 @@ pub(super) fn routes() -> Router<Arc<SimState>> {
     router
 }
 
-async fn test_auth(State(state): State<Arc<SimState>>, headers: HeaderMap) -> Response {
-    match authenticate_road(&state.toll.tokens, &headers, state.clock.now()) {
+async fn test_auth(state: Arc<SimState>, mode: TransportMode, headers: HeaderMap) -> Response {
+    match authenticate_mode(&state.toll.tokens, &headers, state.clock.now(), mode) {
         Ok(_) => (StatusCode::OK, "OK").into_response(),
         Err(response) => *response,
     }
@@ -98,6 +116,7 @@ fn sync_error(body: impl serde::Serialize) -> Response {
 
 async fn submit(
     state: Arc<SimState>,
+    mode: TransportMode,
     kind: TollMessageKind,
     operation: SubmissionOperation,
     mrn: Option<String>,
@@ -105,7 +124,7 @@ async fn submit(
     body: Bytes,
 ) -> Response {
     let now = state.clock.now();
-    let caller = match authenticate_road(&state.toll.tokens, &headers, now) {
+    let caller = match authenticate_mode(&state.toll.tokens, &headers, now, mode) {
         Ok(caller) => caller,
         Err(response) => return *response,
     };
@@ -147,7 +166,7 @@ async fn submit(
     } else {
         kind.model_kind()
     };
-    let (message, report) = match validate_json(model_kind, text, &ctx) {
+    let (message, report) = match validate_json_for(mode, model_kind, text, &ctx) {
         Ok(parsed) => parsed,
         Err(malformed) => return sync_error(malformed.to_sync_body()),
     };
@@ -159,10 +178,13 @@ async fn submit(
     let body_value: Value = serde_json::from_str(text).unwrap_or(Value::Null);
     let mut store = state.toll.store_at(now);
     if let Some(mrn) = &mrn
-        && store.visible(kind, mrn, &caller.org).is_none()
+        && store
+            .visible(kind, mrn, &caller.org)
+            .is_none_or(|m| m.mode != mode)
     {
         return not_found(format!(
-            "no active {} with MRN {mrn} for organisation {}",
+            "no active {} {} with MRN {mrn} for organisation {}",
+            mode,
             kind.path_segment(),
             caller.org
         ));
@@ -171,6 +193,7 @@ async fn submit(
     let request_id = uuid::Uuid::new_v4();
     store.add_request(RequestRecord {
         request_id,
+        mode,
         kind,
         operation,
         org: caller.org,
