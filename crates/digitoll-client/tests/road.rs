@@ -906,7 +906,7 @@ async fn raw_submission_for_the_cli() {
 }
 
 #[tokio::test]
-async fn put_is_validated_as_an_update_and_other_modes_are_not_checked_with_road_rules() {
+async fn put_is_validated_as_an_update_and_other_modes_use_their_own_rules() {
     let s = setup().await;
     // Estimated != scheduled arrival is only an error on the first POST.
     let differs: Transport = json(include_str!(
@@ -936,7 +936,9 @@ async fn put_is_validated_as_an_update_and_other_modes_are_not_checked_with_road
         rid()
     );
 
-    // An air client sends raw messages unchecked (road rules do not apply).
+    // An air client checks with the air rules (road v2 + the air row of
+    // TransportMode::rules) and sends nothing when they fail; with local
+    // validation off the message goes to Toll as it is.
     Mock::given(method("POST"))
         .and(path("/api/movement/air/v1/transport"))
         .respond_with(accepted())
@@ -946,7 +948,26 @@ async fn put_is_validated_as_an_update_and_other_modes_are_not_checked_with_road
         digitoll_client::MovementClient::builder(digitoll_client::Mode::Air, s.tokens.clone())
             .build()
             .unwrap();
-    let sub = air
+    let err = air
+        .submit_raw(DocumentKind::Transport, &json!({"flight": "SK123"}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Rejected {
+                origin: Origin::Local,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let unchecked =
+        digitoll_client::MovementClient::builder(digitoll_client::Mode::Air, s.tokens.clone())
+            .validate_before_send(false)
+            .build()
+            .unwrap();
+    let sub = unchecked
         .submit_raw(DocumentKind::Transport, &json!({"flight": "SK123"}))
         .await
         .unwrap();

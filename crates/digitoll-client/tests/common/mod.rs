@@ -205,3 +205,39 @@ pub fn form(r: &Request) -> Vec<(String, String)> {
 pub fn json<T: serde::de::DeserializeOwned>(text: &str) -> T {
     serde_json::from_str(text).unwrap()
 }
+
+/// Fast timings for the presentation, routing, arrival and document clients.
+pub fn api_client<C: digitoll_client::BuildClient>(b: digitoll_client::ApiClientBuilder<C>) -> C {
+    b.retry(fast_retry())
+        .poll(fast_poll())
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
+}
+
+/// The claims of a JWT (no verification).
+pub fn jwt_claims(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// The Maskinporten scope of every token exchange the server received, in order.
+pub async fn exchanged_scopes(server: &MockServer) -> Vec<String> {
+    received(server, "POST", EXCHANGE_PATH)
+        .await
+        .iter()
+        .map(|r| {
+            let f = form(r);
+            let subject = f
+                .iter()
+                .find(|(k, _)| k == "subject_token")
+                .map(|(_, v)| v.clone())
+                .unwrap();
+            jwt_claims(&subject)["scope"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
