@@ -241,3 +241,38 @@ pub async fn exchanged_scopes(server: &MockServer) -> Vec<String> {
         })
         .collect()
 }
+
+/// A minimal ZIP local file header + name (enough for content detection).
+fn zip_entry(name: &str) -> Vec<u8> {
+    let mut v = b"PK\x03\x04".to_vec();
+    v.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    v.extend_from_slice(&[0; 12]);
+    v.extend_from_slice(&u16::try_from(name.len()).unwrap().to_le_bytes());
+    v.extend_from_slice(&[0, 0]);
+    v.extend_from_slice(name.as_bytes());
+    v
+}
+
+/// A small file of each accepted type, by extension (pdf, jpg, png, txt, docx, xlsx).
+pub fn sample_file(ext: &str) -> Vec<u8> {
+    match ext {
+        "pdf" => b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n".to_vec(),
+        "jpg" => [&[0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10][..], b"JFIF\0rest"].concat(),
+        "png" => [&b"\x89PNG\r\n\x1a\n"[..], &[0, 0, 0, 13], b"IHDR"].concat(),
+        "txt" => "Faktura nr. 17\nBeløp: 1200 NOK\n".as_bytes().to_vec(),
+        "docx" => [
+            zip_entry("[Content_Types].xml"),
+            zip_entry("word/document.xml"),
+        ]
+        .concat(),
+        "xlsx" => [
+            zip_entry("[Content_Types].xml"),
+            zip_entry("xl/workbook.xml"),
+        ]
+        .concat(),
+        other => panic!("no sample for {other}"),
+    }
+}
+
+/// Every accepted extension.
+pub const SAMPLE_EXTENSIONS: [&str; 6] = ["pdf", "jpg", "png", "txt", "docx", "xlsx"];
