@@ -252,3 +252,73 @@ pub fn example(name: &str) -> String {
 pub fn example_json(name: &str) -> Value {
     serde_json::from_str(&example(name)).expect("example is JSON")
 }
+
+/// Clients with every Toll scope (road, air, rail, maritime, entry, document
+/// upload) for [`ORG`], [`OTHER_ORG`] and [`REP_ORG`].
+pub const ALL_A: &str = "all-a";
+pub const ALL_B: &str = "all-b";
+pub const ALL_REP: &str = "all-rep";
+
+/// [`start_toll`] plus the [`ALL_A`], [`ALL_B`] and [`ALL_REP`] clients.
+pub async fn start_all_apis() -> Sim {
+    let s = start_toll().await;
+    let k = keys();
+    for (client, org) in [(ALL_A, ORG), (ALL_B, OTHER_ORG), (ALL_REP, REP_ORG)] {
+        s.ctl.register_client(ClientRegistration::with_keys(
+            client,
+            org,
+            digitoll_sim::TOLL_SCOPES.iter().copied(),
+            vec![k.client.public_jwk("k1")],
+        ));
+        for scope in digitoll_sim::TOLL_SCOPES {
+            s.ctl.grant_scope(org, scope);
+        }
+    }
+    s
+}
+
+/// An [`Api`] whose Toll token carries `scopes` (space-separated) for `client`.
+pub async fn api_with<'a>(s: &'a Sim, client: &str, scopes: &str) -> Api<'a> {
+    let mp = mp_token(s, client, scopes).await;
+    let (status, body) = exchange(s, &mp).await;
+    assert_eq!(status, 200, "exchange for {client}: {body}");
+    Api {
+        s,
+        token: body["access_token"]
+            .as_str()
+            .expect("toll token")
+            .to_owned(),
+    }
+}
+
+/// An [`Api`] for `client` with every Toll scope.
+pub async fn api_all<'a>(s: &'a Sim, client: &str) -> Api<'a> {
+    api_with(s, client, &digitoll_sim::TOLL_SCOPES.join(" ")).await
+}
+
+/// The text of `examples/{dir}/{name}.json`.
+pub fn example_in(dir: &str, name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(dir)
+        .join(format!("{name}.json"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+impl Api<'_> {
+    /// POSTs JSON to `path` and returns status and body.
+    pub async fn post_to(&self, path: &str, body: &str) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// POSTs to `path`, expects 202 and returns the processed result polled
+    /// at `status_path/{requestId}`.
+    pub async fn submit_at(&self, path: &str, status_path: &str, body: &str) -> Value {
+        let (status, accepted) = self.post_to(path, body).await;
+        assert_eq!(status, 202, "{path}: {accepted}");
+        let id = accepted["requestId"].as_str().expect("requestId");
+        let (status, result) = self.get(&format!("{status_path}/{id}")).await;
+        assert_eq!(status, 200, "{status_path}/{id}: {result}");
+        result
+    }
+}
