@@ -83,9 +83,7 @@ async fn presentation_is_idempotent_by_client_request_id() {
         again,
         json!({"validationErrors": [{"field": "requestId", "error": "requestId already used"}]})
     );
-    let (status, result) = b
-        .get(&format!("{PRESENT}/validation-status/{id}"))
-        .await;
+    let (status, result) = b.get(&format!("{PRESENT}/validation-status/{id}")).await;
     assert_eq!(status, 200, "{result}");
     assert_eq!(result["status"], "SUCCESS");
     assert_eq!(result["requestId"], id);
@@ -154,7 +152,11 @@ async fn presentation_results_per_kind() {
             .unwrap()
             .to_owned();
         let result = a
-            .submit_at(&format!("{PRESENT}/{kind}"), &format!("{PRESENT}/validation-status"), &body)
+            .submit_at(
+                &format!("{PRESENT}/{kind}"),
+                &format!("{PRESENT}/validation-status"),
+                &body,
+            )
             .await;
         assert_eq!(result["status"], expected, "{kind} {body}: {result}");
         if expected == "FAILURE" {
@@ -199,7 +201,10 @@ async fn presentation_waits_for_processing_on_the_sim_clock() {
     let id = uuid(42);
     let body = json!({"requestId": id, "customsOfficeOfPresentation": "NO351001", "mrn": "23NO00000000000001"});
     let (status, _) = a
-        .post_to(&format!("{PRESENT}/entry-summary-declaration"), &body.to_string())
+        .post_to(
+            &format!("{PRESENT}/entry-summary-declaration"),
+            &body.to_string(),
+        )
         .await;
     assert_eq!(status, 202);
     let (status, _) = a.get(&format!("{PRESENT}/validation-status/{id}")).await;
@@ -234,7 +239,11 @@ async fn border_crossing_presents_routes_and_grants_entry() {
     // Toll presented both masters and all five houses.
     let presented = s.ctl.presentations();
     assert_eq!(presented.len(), 7);
-    assert!(presented.iter().all(|p| p.source == PresentationSource::Simulated));
+    assert!(
+        presented
+            .iter()
+            .all(|p| p.source == PresentationSource::Simulated)
+    );
     // Entry.
     let (_, entry) = a.get(&format!("{QUERY}/entry/status/{transport}")).await;
     assert_eq!(entry["validEntry"], true);
@@ -264,7 +273,10 @@ async fn border_crossing_presents_routes_and_grants_entry() {
         assert_eq!(sgl.transport_mrn.as_deref(), Some(transport.as_str()));
         let means = sgl.active_border_transport_means.as_ref().unwrap();
         assert_eq!(means.identification_number.as_deref(), Some("ABC123"));
-        assert_eq!(sgl.scheduled_time_of_arrival.as_deref(), Some("2026-12-02T06:30:00Z"));
+        assert_eq!(
+            sgl.scheduled_time_of_arrival.as_deref(),
+            Some("2026-12-02T06:30:00Z")
+        );
         assert!(sgl.house_mrn.is_some());
     }
     let raw = &body[0];
@@ -275,7 +287,12 @@ async fn border_crossing_presents_routes_and_grants_entry() {
     let (status, body) = page(&a, "house-consignment", Some(&last)).await;
     assert_eq!((status, body), (200, json!([])));
     // Marker in the middle: the rest.
-    let (_, body) = page(&a, "house-consignment", Some(&list[1].routing_result.id.to_string())).await;
+    let (_, body) = page(
+        &a,
+        "house-consignment",
+        Some(&list[1].routing_result.id.to_string()),
+    )
+    .await;
     assert_eq!(signals(&body), list[2..].to_vec());
     // Unknown marker, or a marker of the other feed: 400.
     for marker in [uuid(7), "not-a-uuid".to_owned()] {
@@ -292,7 +309,12 @@ async fn border_crossing_presents_routes_and_grants_entry() {
     assert_eq!(t.len(), 1);
     assert_eq!(t[0].transport_mrn.as_deref(), Some(transport.as_str()));
     assert_eq!(t[0].routing_result.routing, Routing::ToControl);
-    let (status, _) = page(&a, "house-consignment", Some(&t[0].routing_result.id.to_string())).await;
+    let (status, _) = page(
+        &a,
+        "house-consignment",
+        Some(&t[0].routing_result.id.to_string()),
+    )
+    .await;
     assert_eq!(status, 400);
     // Visibility: the representative sees everything, another org nothing.
     let (_, body) = page(&rep, "house-consignment", None).await;
@@ -317,7 +339,12 @@ async fn border_crossing_presents_routes_and_grants_entry() {
     let seen = signals(&body);
     assert_eq!(seen.len(), 1);
     assert_eq!(
-        seen[0].transport_document_house_level.as_ref().unwrap().reference_number.as_deref(),
+        seen[0]
+            .transport_document_house_level
+            .as_ref()
+            .unwrap()
+            .reference_number
+            .as_deref(),
         Some("HWB-2026-0001")
     );
     // Admin views.
@@ -340,7 +367,14 @@ async fn border_crossing_presents_routes_and_grants_entry() {
         .await
         .unwrap();
     assert_eq!(pres.as_array().unwrap().len(), 8);
-    assert_eq!(s.ctl.routing_signals().iter().filter(|x| x.feed == RoutingFeed::Transport).count(), 1);
+    assert_eq!(
+        s.ctl
+            .routing_signals()
+            .iter()
+            .filter(|x| x.feed == RoutingFeed::Transport)
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -353,14 +387,25 @@ async fn the_last_signal_for_a_document_wins() {
     let first = signals(&body);
     let before = first
         .iter()
-        .find(|x| x.transport_document_house_level.as_ref().unwrap().reference_number.as_deref() == Some("HWB-2026-0001"))
+        .find(|x| {
+            x.transport_document_house_level
+                .as_ref()
+                .unwrap()
+                .reference_number
+                .as_deref()
+                == Some("HWB-2026-0001")
+        })
         .unwrap();
     assert_eq!(before.routing_result.routing, Routing::ToControl);
     let id = s
         .ctl
         .send_routing_signal("HWB-2026-0001", RoutingChoice::new(Routing::ToEntry))
         .unwrap();
-    assert!(s.ctl.send_routing_signal("NOPE", RoutingChoice::new(Routing::ToEntry)).is_err());
+    assert!(
+        s.ctl
+            .send_routing_signal("NOPE", RoutingChoice::new(Routing::ToEntry))
+            .is_err()
+    );
     // Reading on from the last marker gives just the new signal.
     let marker = first.last().unwrap().routing_result.id.to_string();
     let (_, body) = page(&a, "house-consignment", Some(&marker)).await;
@@ -375,7 +420,14 @@ async fn the_last_signal_for_a_document_wins() {
     assert_eq!(latest.len(), 5);
     let hwb1 = latest
         .iter()
-        .find(|x| x.transport_document_house_level.as_ref().unwrap().reference_number.as_deref() == Some("HWB-2026-0001"))
+        .find(|x| {
+            x.transport_document_house_level
+                .as_ref()
+                .unwrap()
+                .reference_number
+                .as_deref()
+                == Some("HWB-2026-0001")
+        })
         .unwrap();
     assert_eq!(hwb1.routing_result.routing, Routing::ToEntry);
 }
@@ -386,7 +438,12 @@ async fn routing_feed_pages_over_a_thousand_signals() {
     let air = TransportMode::Air;
     let transport = s
         .ctl
-        .insert_toll_message(air, TollMessageKind::Transport, ORG, &example_in("air", "valid-transport"))
+        .insert_toll_message(
+            air,
+            TollMessageKind::Transport,
+            ORG,
+            &example_in("air", "valid-transport"),
+        )
         .unwrap();
     let master = edit(&example("valid-master"), |v| {
         v["consignmentMasterLevel"]["transportDocumentMasterLevel"] =
@@ -415,21 +472,46 @@ async fn routing_feed_pages_over_a_thousand_signals() {
     let p1 = signals(&body);
     assert_eq!(p1.len(), 1000);
     assert_eq!(
-        p1[0].transport_document_house_level.as_ref().unwrap().reference_number.as_deref(),
+        p1[0]
+            .transport_document_house_level
+            .as_ref()
+            .unwrap()
+            .reference_number
+            .as_deref(),
         Some("HWB-BULK-00000")
     );
-    let (_, body) = page(&a, "house-consignment", Some(&p1[999].routing_result.id.to_string())).await;
+    let (_, body) = page(
+        &a,
+        "house-consignment",
+        Some(&p1[999].routing_result.id.to_string()),
+    )
+    .await;
     let p2 = signals(&body);
     assert_eq!(p2.len(), 1);
     assert_eq!(
-        p2[0].transport_document_house_level.as_ref().unwrap().reference_number.as_deref(),
+        p2[0]
+            .transport_document_house_level
+            .as_ref()
+            .unwrap()
+            .reference_number
+            .as_deref(),
         Some("HWB-BULK-01000")
     );
-    let (_, body) = page(&a, "house-consignment", Some(&p2[0].routing_result.id.to_string())).await;
+    let (_, body) = page(
+        &a,
+        "house-consignment",
+        Some(&p2[0].routing_result.id.to_string()),
+    )
+    .await;
     assert_eq!(body, json!([]));
     // The air identification is carried in the signal.
     assert_eq!(
-        p1[0].active_border_transport_means.as_ref().unwrap().type_of_identification.as_deref(),
+        p1[0]
+            .active_border_transport_means
+            .as_ref()
+            .unwrap()
+            .type_of_identification
+            .as_deref(),
         Some("41")
     );
     // Another org sees none of them.
@@ -449,14 +531,25 @@ async fn arrival_api_grants_entry_and_routes() {
     .to_string();
     // Another org cannot report the arrival of a transport it cannot see.
     let result = b
-        .submit_at(&format!("{ARRIVAL}/arrival"), &format!("{ARRIVAL}/validation-status"), &body)
+        .submit_at(
+            &format!("{ARRIVAL}/arrival"),
+            &format!("{ARRIVAL}/validation-status"),
+            &body,
+        )
         .await;
     assert_eq!(result["status"], "FAILURE");
-    assert_eq!(result["validationErrorList"][0]["description"], "Document not found");
+    assert_eq!(
+        result["validationErrorList"][0]["description"],
+        "Document not found"
+    );
     let (_, entry) = a.get(&format!("{QUERY}/entry/status/{transport}")).await;
     assert_eq!(entry["validEntry"], false);
     let result = a
-        .submit_at(&format!("{ARRIVAL}/arrival"), &format!("{ARRIVAL}/validation-status"), &body)
+        .submit_at(
+            &format!("{ARRIVAL}/arrival"),
+            &format!("{ARRIVAL}/validation-status"),
+            &body,
+        )
         .await;
     assert_eq!(result["status"], "SUCCESS", "{result}");
     let (_, entry) = a.get(&format!("{QUERY}/entry/status/{transport}")).await;
@@ -466,20 +559,30 @@ async fn arrival_api_grants_entry_and_routes() {
     let (_, houses) = page(&a, "house-consignment", None).await;
     assert_eq!(signals(&houses).len(), 5);
     // Unknown transport, sync errors, scope.
-    let unknown = json!({"transportMRN": "26NOZZZZZZZZZZZZZZ", "timeOfArrival": "2026-12-02T06:41:00Z",
+    let unknown =
+        json!({"transportMRN": "26NOZZZZZZZZZZZZZZ", "timeOfArrival": "2026-12-02T06:41:00Z",
                          "customsOfficeOfArrival": "NO371001"})
-    .to_string();
+        .to_string();
     let result = a
-        .submit_at(&format!("{ARRIVAL}/arrival"), &format!("{ARRIVAL}/validation-status"), &unknown)
+        .submit_at(
+            &format!("{ARRIVAL}/arrival"),
+            &format!("{ARRIVAL}/validation-status"),
+            &unknown,
+        )
         .await;
     assert_eq!(result["status"], "FAILURE");
     let (status, body) = a
-        .post_to(&format!("{ARRIVAL}/arrival"), r#"{"transportMRN":"26NOZZZZZZZZZZZZZZ"}"#)
+        .post_to(
+            &format!("{ARRIVAL}/arrival"),
+            r#"{"transportMRN":"26NOZZZZZZZZZZZZZZ"}"#,
+        )
         .await;
     assert_eq!(status, 400);
     assert_eq!(body["validationErrors"].as_array().unwrap().len(), 2);
     let entry_only = api_with(&s, ALL_A, "toll:movement/entry").await;
-    let (status, _) = entry_only.post_to(&format!("{ARRIVAL}/arrival"), &body.to_string()).await;
+    let (status, _) = entry_only
+        .post_to(&format!("{ARRIVAL}/arrival"), &body.to_string())
+        .await;
     assert_eq!(status, 403);
 }
 

@@ -101,7 +101,13 @@ async fn masters_and_houses_link_in_the_air_api() {
     let s = start_all_apis().await;
     let api = api_all(&s, ALL_A).await;
     let mode = TransportMode::Air;
-    let transport = create(&api, mode, "transport", &example_in("air", "valid-transport")).await;
+    let transport = create(
+        &api,
+        mode,
+        "transport",
+        &example_in("air", "valid-transport"),
+    )
+    .await;
     let master = edit(&example("valid-master"), |v| {
         v["consignmentMasterLevel"]["transportDocumentMasterLevel"] =
             json!({"documentNumber": "MAWB-117-12345675", "type": "N741"});

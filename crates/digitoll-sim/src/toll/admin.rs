@@ -220,8 +220,8 @@ impl SimControl {
             digitoll_model::Outcome::Accepted { incomplete } => incomplete,
             _ => return Err(SimError::InvalidInput(format!("body: {report}"))),
         };
-        let value: serde_json::Value = serde_json::from_str(body)
-            .map_err(|e| SimError::InvalidInput(format!("body: {e}")))?;
+        let value: serde_json::Value =
+            serde_json::from_str(body).map_err(|e| SimError::InvalidInput(format!("body: {e}")))?;
         let mut store = self.state.toll.store_at(now);
         store
             .insert_direct(mode, kind, org, message, value, incomplete, now)

@@ -141,7 +141,10 @@ pub(crate) fn authenticate(
         return Err(Box::new(auth_error(
             StatusCode::FORBIDDEN,
             "insufficient_scope",
-            &format!("requires scope {}", scopes.first().copied().unwrap_or_default()),
+            &format!(
+                "requires scope {}",
+                scopes.first().copied().unwrap_or_default()
+            ),
         )));
     }
     Ok(info.org)

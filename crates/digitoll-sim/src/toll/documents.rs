@@ -183,7 +183,10 @@ async fn upload(
                 return error(
                     StatusCode::BAD_REQUEST,
                     "metadata.documentType",
-                    format!("Must be one of [{}]", DocumentType::wire_tokens().join(", ")),
+                    format!(
+                        "Must be one of [{}]",
+                        DocumentType::wire_tokens().join(", ")
+                    ),
                 );
             }
         },

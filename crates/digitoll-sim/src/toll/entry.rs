@@ -177,7 +177,8 @@ fn not_found_error(path: &str) -> Vec<AsyncValidationError> {
 
 impl Store {
     pub(crate) fn add_entry_request(&mut self, r: EntryRequest) {
-        self.entry_index.insert(r.request_id, self.entry_requests.len());
+        self.entry_index
+            .insert(r.request_id, self.entry_requests.len());
         self.entry_requests.push(r);
     }
 
@@ -274,8 +275,9 @@ impl Store {
                 let doc_type = doc.and_then(|d| d.doc_type.as_deref());
                 let found = active(k)
                     .filter(|m| {
-                        m.doc()
-                            .is_some_and(|d| d.number == id && doc_type.is_none_or(|t| d.doc_type == t))
+                        m.doc().is_some_and(|d| {
+                            d.number == id && doc_type.is_none_or(|t| d.doc_type == t)
+                        })
                     })
                     .map(|m| m.mrn.clone())
                     .collect();
@@ -287,8 +289,10 @@ impl Store {
                     .iter()
                     .filter(|m| m.is_active())
                     .filter(|m| {
-                        m.master().is_some_and(|s| s.containers.iter().any(|c| c == id))
-                            || m.house().is_some_and(|s| s.containers.iter().any(|c| c == id))
+                        m.master()
+                            .is_some_and(|s| s.containers.iter().any(|c| c == id))
+                            || m.house()
+                                .is_some_and(|s| s.containers.iter().any(|c| c == id))
                     })
                     .map(|m| m.mrn.clone())
                     .collect(),
@@ -299,8 +303,10 @@ impl Store {
                     .iter()
                     .filter(|m| m.is_active())
                     .filter(|m| {
-                        m.master().is_some_and(|s| s.receptacles.iter().any(|c| c == id))
-                            || m.house().is_some_and(|s| s.receptacle.as_deref() == Some(id))
+                        m.master()
+                            .is_some_and(|s| s.receptacles.iter().any(|c| c == id))
+                            || m.house()
+                                .is_some_and(|s| s.receptacle.as_deref() == Some(id))
                     })
                     .map(|m| m.mrn.clone())
                     .collect(),
@@ -326,9 +332,9 @@ impl Store {
         at: OffsetDateTime,
     ) -> Result<Vec<String>, Vec<AsyncValidationError>> {
         let mrn = a.transport_mrn.clone().unwrap_or_default();
-        let visible = self
-            .get(&mrn)
-            .is_some_and(|m| m.kind == TollMessageKind::Transport && m.is_active() && m.visible_to(org));
+        let visible = self.get(&mrn).is_some_and(|m| {
+            m.kind == TollMessageKind::Transport && m.is_active() && m.visible_to(org)
+        });
         if !visible {
             return Err(not_found_error("transportMRN"));
         }
@@ -457,14 +463,12 @@ impl Store {
                 .map(|d| self.routing_for(&d.number))
                 .unwrap_or_else(|| RoutingChoice::new(digitoll_model::Routing::ToEntry));
             any_control |= choice.routing == digitoll_model::Routing::ToControl;
-            let orgs = Self::dedup_orgs(
-                transport_orgs.iter().cloned().chain([
-                    Some(h.org.clone()),
-                    h.representative.clone(),
-                    master.as_ref().map(|m| m.org.clone()),
-                    master.as_ref().and_then(|m| m.representative.clone()),
-                ]),
-            );
+            let orgs = Self::dedup_orgs(transport_orgs.iter().cloned().chain([
+                Some(h.org.clone()),
+                h.representative.clone(),
+                master.as_ref().map(|m| m.org.clone()),
+                master.as_ref().and_then(|m| m.representative.clone()),
+            ]));
             all_orgs.extend(orgs.iter().cloned().map(Some));
             let mut signal = template(Some(house_mrn.clone()));
             signal.transport_document_house_level = doc.as_ref().map(|d| RoutingDocument {
@@ -574,10 +578,19 @@ fn bad_request(body: impl Serialize) -> Response {
     (StatusCode::BAD_REQUEST, Json(body)).into_response()
 }
 
-fn auth(state: &SimState, presentation: bool, headers: &HeaderMap) -> Result<String, Box<Response>> {
+fn auth(
+    state: &SimState,
+    presentation: bool,
+    headers: &HeaderMap,
+) -> Result<String, Box<Response>> {
     let now = state.clock.now();
     if presentation {
-        authenticate(&state.toll.tokens, headers, now, &[ENTRY_SCOPE, ENTRY_SCOPE_EU])
+        authenticate(
+            &state.toll.tokens,
+            headers,
+            now,
+            &[ENTRY_SCOPE, ENTRY_SCOPE_EU],
+        )
     } else {
         // [I] the arrival scope is undocumented; the contract uses road's.
         authenticate_mode(&state.toll.tokens, headers, now, TransportMode::Road).map(|c| c.org)
@@ -663,6 +676,8 @@ fn status(state: &SimState, presentation: bool, id: &str, headers: &HeaderMap) -
         None if request.is_some() => {
             not_found(format!("request {id} is still being processed; poll again"))
         }
-        None => not_found(format!("no request with requestId {id} for organisation {org}")),
+        None => not_found(format!(
+            "no request with requestId {id} for organisation {org}"
+        )),
     }
 }

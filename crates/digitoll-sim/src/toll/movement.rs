@@ -57,7 +57,15 @@ fn mode_routes(mode: TransportMode) -> Router<Arc<SimState>> {
             &collection,
             post(
                 move |State(s): State<Arc<SimState>>, headers: HeaderMap, body: Bytes| {
-                    submit(s, mode, kind, SubmissionOperation::Create, None, headers, body)
+                    submit(
+                        s,
+                        mode,
+                        kind,
+                        SubmissionOperation::Create,
+                        None,
+                        headers,
+                        body,
+                    )
                 },
             ),
         );

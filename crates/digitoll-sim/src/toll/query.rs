@@ -217,12 +217,12 @@ fn visible<'a>(
         .visible(kind, mrn, &caller.org)
         .filter(|m| m.mode == caller.mode)
         .ok_or_else(|| {
-        missing(format!(
-            "no {} with MRN {mrn} for organisation {}",
-            kind.path_segment(),
-            caller.org
-        ))
-    })
+            missing(format!(
+                "no {} with MRN {mrn} for organisation {}",
+                kind.path_segment(),
+                caller.org
+            ))
+        })
 }
 
 fn weight_of(m: &StoredMessage) -> Option<Weight> {

@@ -235,7 +235,9 @@ pub(super) fn routes() -> Router<Arc<SimState>> {
         .route(
             &format!("{ROUTING_BASE}/house-consignment"),
             get(
-                |State(s): State<Arc<SimState>>, Query(q): Query<MarkerQuery>, headers: HeaderMap| async move {
+                |State(s): State<Arc<SimState>>,
+                 Query(q): Query<MarkerQuery>,
+                 headers: HeaderMap| async move {
                     feed(&s, RoutingFeed::HouseConsignment, q, &headers)
                 },
             ),
@@ -243,7 +245,9 @@ pub(super) fn routes() -> Router<Arc<SimState>> {
         .route(
             &format!("{ROUTING_BASE}/transport"),
             get(
-                |State(s): State<Arc<SimState>>, Query(q): Query<MarkerQuery>, headers: HeaderMap| async move {
+                |State(s): State<Arc<SimState>>,
+                 Query(q): Query<MarkerQuery>,
+                 headers: HeaderMap| async move {
                     feed(&s, RoutingFeed::Transport, q, &headers)
                 },
             ),

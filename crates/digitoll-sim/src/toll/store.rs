@@ -7,9 +7,9 @@
 
 use std::collections::HashMap;
 
-use digitoll_model::{Message, TransportMode};
 use digitoll_model::codes::IncompleteDocumentationReason;
 use digitoll_model::responses::AsyncValidationError;
+use digitoll_model::{Message, TransportMode};
 use serde_json::{Number, Value};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
