@@ -367,7 +367,7 @@ async fn progress_is_reported_per_chunk_up_to_the_total() {
         )
         .await
         .unwrap();
-    let seen = seen.lock().unwrap();
+    let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 5, "325 000 bytes in 64 KiB chunks");
     assert!(seen.windows(2).all(|w| w[0].sent < w[1].sent));
     assert!(seen.iter().all(|p| p.total == total));

@@ -336,7 +336,7 @@ async fn handler_failure_mid_page_redelivers_only_that_page_from_the_file_cursor
         .unwrap();
     assert_eq!(summary.signals, 6, "pages 2 and 3 (4 + 2)");
 
-    let db = db.lock().unwrap();
+    let db = std::mem::take(&mut *db.lock().unwrap());
     // Nothing lost: the final set is exactly the feed.
     let mut got: Vec<Uuid> = db.rows.keys().copied().collect();
     got.sort();
@@ -419,7 +419,7 @@ async fn a_process_stopped_mid_handler_loses_nothing() {
     })
     .await
     .unwrap();
-    let db = db.lock().unwrap();
+    let db = std::mem::take(&mut *db.lock().unwrap());
     let mut got: Vec<Uuid> = db.rows.keys().copied().collect();
     got.sort();
     assert_eq!(got, (1..=total).map(id).collect::<Vec<_>>());
