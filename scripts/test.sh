@@ -16,4 +16,4 @@ if [[ -z ${DIGITOLL_TEST_POSTGRES_URL:-} ]]; then
   echo "throwaway PostgreSQL at $DIGITOLL_TEST_POSTGRES_URL"
 fi
 
-cargo test --workspace --locked "$@"
+cargo test --workspace --locked --no-fail-fast "$@"
