@@ -14,7 +14,9 @@
 //! - the Toll part (see [`toll`]): `POST /api/access/external/oauth/token` (token
 //!   exchange), the road v2 submission API under `/api/movement/road/v2` and the
 //!   query API under `/api/movement/road/status/v2`, with asynchronous processing,
-//!   linking, auto-cancellation and per-organisation visibility;
+//!   linking, auto-cancellation and per-organisation visibility; the same for air,
+//!   rail and maritime (`/api/movement/{mode}/v1`); presentation, routing feeds,
+//!   arrival (with a simulated border crossing) and document upload;
 //! - `/sim/…`: the admin API (see [`admin`]) for registering organisations,
 //!   clients, scope grants and delegations, moving the clock, injecting faults and
 //!   reading recorded requests. [`SimControl`] offers the same operations in Rust.

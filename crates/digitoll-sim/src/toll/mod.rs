@@ -1,5 +1,8 @@
-//! The Toll part of the simulator: token exchange and the road v2 submission and
-//! query APIs, served on the same server as Maskinporten.
+//! The Toll part of the simulator: token exchange, the movement submission and
+//! query APIs for road v2, air, rail and maritime (one implementation, see the
+//! `movement` and `query` modules), presentation and arrival (the `entry` module),
+//! routing (the `routing` module) and document upload (the `documents` module), served on the same
+//! server as Maskinporten.
 //!
 //! It follows `shared/docs/digitoll-api.md` and the HTTP contract shared with
 //! `digitoll-client`. Where Toll's documentation is silent, the choices are ours;
@@ -26,6 +29,11 @@
 //! | `GET …/status/v2/house-consignment/transport-document/status?documentNumber=&type=&carrierId=` | lookup, with `mrn` |
 //! | `GET …/status/v2/house-consignment/postal-receptacle/{id}/transport-document/status` | houses in the receptacle (an array \[I\]) |
 //! | `GET …/status/v2/entry/status/{mrn}` | `{"validEntry","customsOfficeOfEntry","timeOfEntry","mrn"}` |
+//! | the same set under `/api/movement/{air,rail,maritime}/v1` and `…/status/v1` | per-mode scope and rules (`digitoll_model::TransportMode::rules`) |
+//! | `POST /api/movement/presentation/v1/{kind}`, `GET …/validation-status/{requestId}` | presentation with a client-supplied requestId (the `entry` module) |
+//! | `GET /api/movement/routing/v1/{house-consignment,transport}?marker=` | routing feeds (the `routing` module) |
+//! | `POST /api/movement/arrival/v1/arrival`, `GET …/validation-status/{requestId}` | arrival → border crossing (the `entry` module) |
+//! | `POST /api/goodsdeclaration/document/v2/declaration-id/{id}/document` | document upload (the `documents` module) |
 //!
 //! # Authentication and visibility
 //!
@@ -33,7 +41,10 @@
 //! `{"error":"invalid_token"}` when it is missing, unknown or expired on the sim
 //! clock; 403 `{"error":"insufficient_scope","error_description":"requires scope
 //! toll:movement/road/v2"}` when the token lacks the road scope (the foreign
-//! variant `toll:eu/movement/road/v2` is accepted too).
+//! variant `toll:eu/movement/road/v2` is accepted too). The other APIs check
+//! their own scopes the same way (`toll:movement/air`, `…/rail`, `…/maritime`,
+//! `toll:movement/entry`, `toll:goodsdeclaration/document.write`; arrival uses
+//! the road scope \[I\]).
 //!
 //! A party (the consumer organisation of the Maskinporten token behind the Toll
 //! token) sees a message, its validation status, and may PUT or DELETE it, only if
