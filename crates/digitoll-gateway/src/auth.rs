@@ -1,0 +1,153 @@
+//! API key authentication with a short-lived in-memory cache.
+//!
+//! Keys are looked up in the store by hash (`Store::authenticate_api_key`);
+//! the result is cached for a short TTL under the SHA-256 of the presented
+//! key, so a warm request costs one hash and one map lookup, not a database
+//! read. Revoking a key or disabling a tenant through this process clears the
+//! cache at once; another process's change takes effect within the TTL.
+
+use std::time::Duration;
+
+use axum::http::{HeaderMap, header};
+use digitoll_store::{ApiKeyId, ApiKeyScope, Store, TenantId};
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+
+/// Who a request speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Principal {
+    /// The operator (admin key).
+    Admin {
+        /// The key used.
+        key: ApiKeyId,
+    },
+    /// One tenant's integration.
+    Tenant {
+        /// The tenant.
+        tenant: TenantId,
+        /// The key used.
+        key: ApiKeyId,
+    },
+}
+
+impl Principal {
+    /// The tenant, or 403 for an admin key on a tenant route.
+    ///
+    /// # Errors
+    /// [`ApiError::Forbidden`] for an admin key.
+    pub fn tenant(&self) -> Result<TenantId, ApiError> {
+        match self {
+            Principal::Tenant { tenant, .. } => Ok(*tenant),
+            Principal::Admin { .. } => Err(ApiError::Forbidden(
+                "an admin key acts for no tenant; use a tenant API key".into(),
+            )),
+        }
+    }
+
+    /// Ok for an admin key, 403 otherwise.
+    ///
+    /// # Errors
+    /// [`ApiError::Forbidden`] for a tenant key.
+    pub fn admin(&self) -> Result<(), ApiError> {
+        match self {
+            Principal::Admin { .. } => Ok(()),
+            Principal::Tenant { .. } => Err(ApiError::Forbidden(
+                "this route needs an admin API key".into(),
+            )),
+        }
+    }
+
+    /// A label for the audit log (the key id, never the key).
+    pub fn actor(&self) -> String {
+        match self {
+            Principal::Admin { key } => format!("admin-key:{key}"),
+            Principal::Tenant { key, .. } => format!("api-key:{key}"),
+        }
+    }
+}
+
+/// Authenticates bearer API keys, with a cache.
+#[derive(Debug, Clone)]
+pub struct Authenticator {
+    store: Store,
+    cache: moka::future::Cache<[u8; 32], Principal>,
+    tenant_enabled: moka::future::Cache<TenantId, bool>,
+}
+
+impl Authenticator {
+    /// An authenticator caching results for `ttl`.
+    pub fn new(store: Store, ttl: Duration) -> Self {
+        Self {
+            store,
+            cache: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(ttl)
+                .build(),
+            tenant_enabled: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(ttl)
+                .build(),
+        }
+    }
+
+    /// The principal behind the request's `Authorization: Bearer dtk_…`.
+    ///
+    /// # Errors
+    /// [`ApiError::Unauthorized`] for a missing, malformed, unknown or revoked
+    /// key; [`ApiError::Forbidden`] when the key's tenant is disabled.
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, ApiError> {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .ok_or(ApiError::Unauthorized)?;
+        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        let principal = match self.cache.get(&digest).await {
+            Some(p) => p,
+            None => {
+                let info = match self.store.authenticate_api_key(presented).await {
+                    Ok(info) => info,
+                    Err(digitoll_store::Error::NotFound { .. }) => {
+                        return Err(ApiError::Unauthorized);
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                let p = match info.scope {
+                    ApiKeyScope::Admin => Principal::Admin { key: info.id },
+                    ApiKeyScope::Tenant(t) => Principal::Tenant {
+                        tenant: t,
+                        key: info.id,
+                    },
+                };
+                self.cache.insert(digest, p).await;
+                p
+            }
+        };
+        if let Principal::Tenant { tenant, .. } = principal {
+            let enabled = match self.tenant_enabled.get(&tenant).await {
+                Some(e) => e,
+                None => {
+                    let e = self.store.tenant(tenant).await.map(|t| t.enabled)?;
+                    self.tenant_enabled.insert(tenant, e).await;
+                    e
+                }
+            };
+            if !enabled {
+                return Err(ApiError::Forbidden("the tenant is disabled".into()));
+            }
+        }
+        Ok(principal)
+    }
+
+    /// Forgets every cached key and tenant status (after a revocation, a
+    /// tenant being disabled or removed).
+    pub fn clear(&self) {
+        self.cache.invalidate_all();
+        self.tenant_enabled.invalidate_all();
+    }
+}
