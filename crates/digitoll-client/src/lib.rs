@@ -1,4 +1,5 @@
-//! A typed client for Tolletaten's Digitoll movement APIs (road v2 today).
+//! A typed client for Tolletaten's Digitoll APIs: the movement APIs of every
+//! mode, presentation, routing, arrival and document upload.
 //!
 //! * [`TollTokenProvider`] exchanges Maskinporten tokens (from any
 //!   [`maskinporten::TokenProvider`]) for Toll tokens at
@@ -7,16 +8,33 @@
 //!   exchange per key, and retries a rejected exchange once with a fresh
 //!   Maskinporten token.
 //! * [`MovementClient`] (alias [`RoadClient`]) submits transport, master and
-//!   house messages (typed or raw JSON), validates them locally with
-//!   digitoll-model first, polls validation status, and wraps every query
-//!   endpoint. The mode-specific parts (base paths, scope) live in [`Mode`].
+//!   house messages (typed or raw JSON) to the road, air, rail or maritime
+//!   API, validates them locally with digitoll-model's rules for that mode
+//!   first, polls validation status, and wraps every query endpoint. The
+//!   mode-specific parts (base paths, scope, rule set) live in [`Mode`].
+//! * [`PresentationClient`] presents goods (house, master, container,
+//!   receptacle, ENS) with a client-supplied `requestId`, re-sending with the
+//!   same id when a response is lost ([`PresentationClient::present`]).
+//! * [`RoutingClient`] reads the routing feeds; [`RoutingFollower`] follows
+//!   one from a persisted cursor ([`CursorStore`]: [`MemoryCursorStore`],
+//!   [`FileCursorStore`]) with at-least-once delivery; [`LatestSignals`]
+//!   keeps the newest signal per document.
+//! * [`ArrivalClient`] reports arrivals at unmanned crossings and reads entry
+//!   status for any mode.
+//! * [`DocumentClient`] uploads documents to a TVINN declaration after
+//!   checking id, size and content type, streaming the file with progress.
 //! * Retries only where safe: GETs on network errors, 5xx and 429; writes only
-//!   when the connection could not be opened. A POST whose response is lost
-//!   is reconciled by a lookup instead of being re-posted (see
-//!   [`MovementClient::submit_master`]); a transport gets [`Error::Ambiguous`].
+//!   when the connection could not be opened (and presentations, which are
+//!   idempotent by `requestId`). A movement POST whose response is lost is
+//!   reconciled by a lookup instead of being re-posted (see
+//!   [`MovementClient::submit_master`]); other lost writes give
+//!   [`Error::Ambiguous`] / [`Error::OutcomeUnknown`].
 //! * Every request has a `toll_request` tracing span (api, method, path,
 //!   status, duration) and the metrics `toll_requests_total{api,status}` and
 //!   `toll_request_duration_seconds{api}`. Tokens and bodies are never logged.
+//!
+//! The library keeps no state of its own beyond the token cache: the only
+//! storage it offers is the routing cursor, through [`CursorStore`].
 //!
 //! ```no_run
 //! use std::sync::Arc;

@@ -20,7 +20,7 @@ use digitoll_model::entry::{ArrivalRequest, Presentation, PresentationKind};
 use digitoll_model::road::{DocumentRef, HouseConsignment, MasterConsignment, Transport};
 use digitoll_model::routing::{Routing, RoutingSignal};
 use digitoll_model::{Mrn, TollInstant};
-use digitoll_sim::{RoutingChoice, RunningSimulator, Simulator};
+use digitoll_sim::{Fault, RoutingChoice, RunningSimulator, Simulator};
 use sha2::Digest;
 use uuid::Uuid;
 
@@ -520,6 +520,57 @@ async fn every_document_type_uploads_to_the_simulator() {
         .await
         .unwrap();
     assert_eq!(done.size, 10 * 1024 * 1024);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_presentation_whose_response_is_dropped_is_resent_with_the_same_id() {
+    let sim = sim().await;
+    road_chain(&sim).await;
+    let ctl = sim.control();
+    let path = "/api/movement/presentation/v1/house-consignment";
+    // The simulator processes the POST, then drops the connection.
+    ctl.add_fault(Fault::drop_response(path).method("POST").times(1));
+    let presentation = build(PresentationClient::builder(tokens(&sim)));
+    let mut body = Presentation::house("", OFFICE, doc("HWB-2026-0001", "N703"));
+    body.request_id = None;
+    let outcome = presentation
+        .present_and_wait(PresentationKind::HouseConsignment, &body)
+        .await
+        .unwrap();
+    assert_eq!(outcome.attempts, 2);
+    assert!(
+        outcome.already_presented,
+        "the re-send met 'requestId already used'"
+    );
+    let posts: Vec<_> = ctl
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == path)
+        .collect();
+    assert_eq!(posts.len(), 2);
+    let api: Vec<_> = ctl
+        .presentations()
+        .into_iter()
+        .filter(|p| p.source == digitoll_sim::PresentationSource::Api)
+        .collect();
+    assert_eq!(api.len(), 1, "one presentation despite two POSTs");
+    assert_eq!(api[0].request_id, outcome.request_id.to_string());
+
+    // An upload whose response is dropped is not re-sent: one document stored.
+    let upload = "/api/goodsdeclaration/document/v2/declaration-id/123456789-10082022-2/document";
+    ctl.add_fault(Fault::drop_response(upload).method("POST").times(1));
+    let docs = build(DocumentClient::builder(tokens(&sim)));
+    let err = docs
+        .upload(
+            "123456789-10082022-2",
+            DocumentType::Invoice,
+            UploadFile::from_bytes("f.pdf", sample_file("pdf")),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
+    assert_eq!(ctl.uploaded_documents().len(), 1);
     sim.shutdown().await;
 }
 
