@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use digitoll_model::TransportMode;
+use digitoll_model::{TransportMode, documents, entry};
 use url::Url;
 
 use crate::error::Error;
@@ -184,10 +184,10 @@ impl Service {
     /// The API's base path.
     pub fn base_path(self) -> &'static str {
         match self {
-            Self::Presentation => "/api/movement/presentation/v1",
-            Self::Routing => "/api/movement/routing/v1",
-            Self::Arrival => "/api/movement/arrival/v1",
-            Self::DocumentUpload => "/api/goodsdeclaration/document/v2",
+            Self::Presentation => entry::PRESENTATION_BASE,
+            Self::Routing => entry::ROUTING_BASE,
+            Self::Arrival => entry::ARRIVAL_BASE,
+            Self::DocumentUpload => documents::DOCUMENT_BASE,
         }
     }
 
@@ -197,12 +197,12 @@ impl Service {
     /// road scope, since arrival reports a road transport's crossing \[I\].
     pub fn scope(self, foreign: bool) -> &'static str {
         match (self, foreign) {
-            (Self::Presentation | Self::Routing, false) => "toll:movement/entry",
-            (Self::Presentation | Self::Routing, true) => "toll:eu/movement/entry",
+            (Self::Presentation | Self::Routing, false) => entry::ENTRY_SCOPE,
+            (Self::Presentation | Self::Routing, true) => entry::ENTRY_SCOPE_EU,
             (Self::Arrival, false) => "toll:movement/road/v2",
             (Self::Arrival, true) => "toll:eu/movement/road/v2",
-            (Self::DocumentUpload, false) => "toll:goodsdeclaration/document.write",
-            (Self::DocumentUpload, true) => "toll:eu/goodsdeclaration/document.write",
+            (Self::DocumentUpload, false) => documents::DOCUMENT_SCOPE,
+            (Self::DocumentUpload, true) => documents::DOCUMENT_SCOPE_EU,
         }
     }
 
