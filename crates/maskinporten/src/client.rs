@@ -280,6 +280,7 @@ impl ClientBuilder {
         Ok(MaskinportenClient {
             inner: Arc::new(Inner {
                 cache: TokenCache::new(self.cache_capacity, epoch),
+                cache_capacity: self.cache_capacity,
                 key_identity,
                 issuer,
                 client_id: self.client_id,
@@ -336,6 +337,7 @@ struct Inner {
     grant_lifetime: Duration,
     retry: RetryPolicy,
     cache: TokenCache,
+    cache_capacity: usize,
     offset: ClockOffset,
     counters: Counters,
     metrics: MetricHandles,
@@ -390,6 +392,45 @@ impl MaskinportenClient {
             retry: RetryPolicy::default(),
             cache_capacity: 10_000,
         }
+    }
+
+    /// A client with the same issuer, client id, endpoint, HTTP client, clock,
+    /// retry policy and learned clock offset, but another signer and an empty
+    /// cache. Key rotation uses it to probe whether Maskinporten accepts a new
+    /// key before switching to it.
+    pub fn with_signer(&self, signer: Arc<dyn Signer>) -> MaskinportenClient {
+        let i = &*self.inner;
+        let offset = ClockOffset::default();
+        if let Some(ms) = i.offset.get() {
+            offset.set(ms);
+        }
+        MaskinportenClient {
+            inner: Arc::new(Inner {
+                issuer: i.issuer.clone(),
+                client_id: i.client_id.clone(),
+                key_identity: signer.key_identity(),
+                token_endpoint: i.token_endpoint.clone(),
+                http: i.http.clone(),
+                grants: GrantBuilder::new(signer, &i.issuer, &i.client_id),
+                clock: i.clock.clone(),
+                grant_lifetime: i.grant_lifetime,
+                retry: i.retry,
+                cache: TokenCache::new(i.cache_capacity, i.clock.now()),
+                cache_capacity: i.cache_capacity,
+                offset,
+                counters: Counters::default(),
+                metrics: MetricHandles {
+                    hits: metrics::counter!(metric_names::CACHE_HITS),
+                    misses: metrics::counter!(metric_names::CACHE_MISSES),
+                    fetches: metrics::counter!(metric_names::FETCHES),
+                },
+            }),
+        }
+    }
+
+    /// The HTTP client this client uses (shared with [`crate::selfservice`]).
+    pub fn http_client(&self) -> &reqwest::Client {
+        &self.inner.http
     }
 
     /// The issuer (= grant `aud`).

@@ -85,24 +85,13 @@ impl fmt::Debug for GrantBuilder {
 impl GrantBuilder {
     /// `audience` must be the issuer exactly (e.g. `https://maskinporten.no/`).
     pub fn new(signer: Arc<dyn Signer>, audience: &str, client_id: &str) -> Self {
-        let mut header = serde_json::Map::new();
-        header.insert("alg".into(), signer.algorithm().as_str().into());
-        match signer.key_binding() {
-            KeyBinding::Kid(kid) => {
-                header.insert("kid".into(), kid.as_str().into());
-            }
-            KeyBinding::X5c(chain) => {
-                header.insert("x5c".into(), serde_json::json!(chain));
-            }
-        }
-        let header_json = serde_json::Value::Object(header).to_string();
         let claims_prefix = format!(
             "{{\"aud\":{},\"iss\":{}",
             serde_json::Value::String(audience.to_owned()),
             serde_json::Value::String(client_id.to_owned())
         );
         Self {
-            header_b64: URL_SAFE_NO_PAD.encode(header_json).into(),
+            header_b64: header_b64(signer.as_ref()).into(),
             claims_prefix: claims_prefix.into(),
             signer,
         }
@@ -125,7 +114,13 @@ impl GrantBuilder {
         issued_at: OffsetDateTime,
         lifetime: Duration,
     ) -> Result<Assertion, Error> {
-        if let Some(cert) = self.signer.certificate() {
+        // A rotating signer: one snapshot gives header and signature.
+        let snapshot = self.signer.current();
+        let (signer, header): (&dyn Signer, std::borrow::Cow<'_, str>) = match &snapshot {
+            Some(s) => (s.as_ref(), header_b64(s.as_ref()).into()),
+            None => (self.signer.as_ref(), self.header_b64.as_ref().into()),
+        };
+        if let Some(cert) = signer.certificate() {
             cert.check_valid_at(issued_at)?;
         }
         let iat = issued_at.unix_timestamp();
@@ -146,12 +141,12 @@ impl GrantBuilder {
 
         let b64_len = |n: usize| n.div_ceil(3) * 4;
         let mut jws = Zeroizing::new(String::with_capacity(
-            self.header_b64.len() + b64_len(claims.len()) + 700,
+            header.len() + b64_len(claims.len()) + 700,
         ));
-        jws.push_str(&self.header_b64);
+        jws.push_str(&header);
         jws.push('.');
         URL_SAFE_NO_PAD.encode_string(claims.as_bytes(), &mut jws);
-        let signature = self.signer.sign(jws.as_bytes()).await?;
+        let signature = signer.sign(jws.as_bytes()).await?;
         jws.push('.');
         URL_SAFE_NO_PAD.encode_string(&signature, &mut jws);
         Ok(Assertion {
@@ -161,4 +156,19 @@ impl GrantBuilder {
             expires_at: exp,
         })
     }
+}
+
+/// The base64url-encoded JOSE header for `signer`: `alg` and `kid` or `x5c`.
+fn header_b64(signer: &dyn Signer) -> String {
+    let mut header = serde_json::Map::new();
+    header.insert("alg".into(), signer.algorithm().as_str().into());
+    match signer.key_binding() {
+        KeyBinding::Kid(kid) => {
+            header.insert("kid".into(), kid.as_str().into());
+        }
+        KeyBinding::X5c(chain) => {
+            header.insert("x5c".into(), serde_json::json!(chain));
+        }
+    }
+    URL_SAFE_NO_PAD.encode(serde_json::Value::Object(header).to_string())
 }

@@ -39,6 +39,8 @@ mod orgno;
 mod pem;
 mod provider;
 mod request;
+mod rotating;
+pub mod selfservice;
 mod signer;
 mod token;
 
@@ -56,6 +58,7 @@ pub use http::AuthorizedClient;
 pub use orgno::{OrgNumber, OrgNumberError};
 pub use provider::{TokenFuture, TokenProvider};
 pub use request::{SystemUser, TokenRequest, TokenRequestBuilder};
+pub use rotating::RotatingSigner;
 pub use signer::{
     Algorithm, GeneratedKeyPair, KeyBinding, KeyError, RsaKey, RsaSigner, SignError, SignFuture,
     Signer, generate_key_pair, inspect_pem_certificates, inspect_pkcs12,

@@ -135,6 +135,16 @@ pub trait Signer: Send + Sync + fmt::Debug {
         None
     }
 
+    /// For signers whose key can change while they are in use (see
+    /// [`crate::RotatingSigner`]): the signer to use for one grant. The grant
+    /// builder takes one snapshot per grant and builds the header (`kid`/`x5c`,
+    /// `alg`) and the signature from it, so a key swap between the two cannot
+    /// produce a header naming one key and a signature made with another.
+    /// `None` (the default) means "this signer itself".
+    fn current(&self) -> Option<Arc<dyn Signer>> {
+        None
+    }
+
     /// A stable identity for the cache key: the `kid`, or the SHA-256
     /// thumbprint of the leaf certificate.
     fn key_identity(&self) -> String {
