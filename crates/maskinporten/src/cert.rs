@@ -215,9 +215,16 @@ fn environment_hint(chain: &[ChainEntry]) -> CertEnvironmentHint {
             .split(|ch: char| !ch.is_ascii_alphanumeric())
             .any(|word| word.starts_with("test"))
     });
+    // A CA that calls itself a production CA (e.g. the digitoll simulator's).
+    let prod_issuer = chain.iter().any(|c| {
+        c.issuer
+            .to_lowercase()
+            .split(|ch: char| !ch.is_ascii_alphanumeric())
+            .any(|word| word == "prod" || word == "production")
+    });
     if test_issuer {
         CertEnvironmentHint::Test
-    } else if known_ca {
+    } else if known_ca || prod_issuer {
         CertEnvironmentHint::Prod
     } else {
         CertEnvironmentHint::Unknown
