@@ -156,16 +156,29 @@ async fn run_job(state: &GatewayState, worker: &str, job: Job) {
     .instrument(span)
     .await;
     let store = state.store();
+    let retried = matches!(outcome, Outcome::Retry { .. });
+    let mut last_error = String::new();
     let res = match outcome {
         Outcome::Done => store.complete(&job).await.map(|()| None),
         Outcome::Retry { error, retry_after } => store
-            .fail(&job, Failure::Retryable { error, retry_after })
+            .fail(
+                &job,
+                Failure::Retryable {
+                    error: {
+                        last_error = error.clone();
+                        error
+                    },
+                    retry_after,
+                },
+            )
             .await
             .map(Some),
         Outcome::Fatal { error } => store.fail(&job, Failure::Fatal { error }).await.map(Some),
     };
     match res {
-        Ok(Some(FailOutcome::Dead)) => on_dead(state, &job).await,
+        // Fatal outcomes settled their message already; only an exhausted
+        // retry bound needs the message moved to `dead` here.
+        Ok(Some(FailOutcome::Dead)) if retried => on_dead(state, &job, last_error).await,
         Ok(_) => {}
         Err(digitoll_store::Error::LeaseLost { .. }) => {
             tracing::warn!(job = %job.id, "lease lost; another worker owns this job now");
@@ -175,15 +188,14 @@ async fn run_job(state: &GatewayState, worker: &str, job: Job) {
 }
 
 /// A job was dead-lettered by the retry bound: settle its message.
-async fn on_dead(state: &GatewayState, job: &Job) {
+async fn on_dead(state: &GatewayState, job: &Job, last_error: String) {
     let Some(mid) = job.message_id else { return };
     if job.kind == job_kind::WEBHOOK_DELIVERY {
         return;
     }
     let detail = format!(
-        "dead-lettered after {} attempts: {}",
-        job.attempts,
-        job.last_error.as_deref().unwrap_or("see attempts")
+        "dead-lettered after {} attempts: {last_error}",
+        job.attempts
     );
     settle(
         state,
@@ -237,6 +249,15 @@ enum Class {
     Fatal,
 }
 
+/// Whether a Maskinporten failure is an outage (network, 5xx, 429), also
+/// when wrapped in the client's own retries-exhausted error.
+fn mp_retryable(e: &maskinporten::Error) -> bool {
+    match e {
+        maskinporten::Error::RetriesExhausted { last, .. } => mp_retryable(last),
+        other => other.is_retryable(),
+    }
+}
+
 fn classify(e: &ClientError) -> Class {
     match e {
         ClientError::Rejected { errors, .. } => {
@@ -245,7 +266,7 @@ fn classify(e: &ClientError) -> Class {
         ClientError::Failed { errors, .. } => {
             Class::Rejected(json!({ "validationErrorList": errors }))
         }
-        ClientError::Maskinporten(mp) if mp.is_retryable() => Class::Retryable {
+        ClientError::Maskinporten(mp) if mp_retryable(mp) => Class::Retryable {
             class: "maskinporten",
             retry_after: None,
         },

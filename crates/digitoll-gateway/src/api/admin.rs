@@ -509,3 +509,12 @@ pub(crate) async fn audit(
             .await?,
     ))
 }
+
+impl std::fmt::Debug for CreatedApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedApiKey")
+            .field("info", &self.info)
+            .field("key", &"[redacted]")
+            .finish()
+    }
+}

@@ -109,38 +109,25 @@ where
 
 /// Parses JSON, naming the path of a type error and the line/column of a syntax error.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let parsed = serde_path_to_error::deserialize::<_, T>(&mut de);
-    if parsed.is_ok()
-        && let Err(e) = de.end()
-    {
-        return Err(ApiError::bad_request(
+    // Syntax first, then types from the parsed value: serde_json reports a
+    // wrong type for an enum as a syntax error when reading text directly.
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(
             "invalid_json",
             format!("the body is not valid JSON: {e}"),
             None,
-        ));
-    }
-    match parsed {
-        Ok(v) => Ok(v),
-        Err(e) => {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            if inner.is_syntax() || inner.is_eof() {
-                Err(ApiError::bad_request(
-                    "invalid_json",
-                    format!("the body is not valid JSON: {inner}"),
-                    None,
-                ))
-            } else {
-                let field = (path != ".").then_some(path);
-                let message = match &field {
-                    Some(f) => format!("{f}: {inner}"),
-                    None => inner.to_string(),
-                };
-                Err(ApiError::bad_request("invalid_value", message, field))
-            }
-        }
-    }
+        )
+    })?;
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let field = (path != ".").then_some(path);
+        let message = match &field {
+            Some(f) => format!("{f}: {inner}"),
+            None => inner.to_string(),
+        };
+        ApiError::bad_request("invalid_value", message, field)
+    })
 }
 
 /// Authenticates the request.

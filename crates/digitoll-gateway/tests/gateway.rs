@@ -1,0 +1,1130 @@
+//! Integration tests: the gateway over a real store (SQLite in a temp dir and
+//! PostgreSQL from `DIGITOLL_TEST_POSTGRES_URL`, a fresh database per test),
+//! served on 127.0.0.1:0, with its workers, against the in-process simulator
+//! for Maskinporten and Toll, and a local axum webhook receiver.
+//!
+//! Every case is a plain async function; `on_both_backends!` at the end
+//! generates `sqlite::<case>` and `postgres::<case>` for each. All log output
+//! of the test binary goes to one buffer (`LOGS`), which the secrets test scans.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use digitoll_client::{ReconcileConfig, RetryConfig};
+use digitoll_gateway::{
+    GatewayConfig, GatewayState, RuntimeOptions, WorkerConfig, app, run_workers,
+};
+use digitoll_sim::{ClientRegistration, Fault, RunningSimulator, Simulator};
+use digitoll_store::{MasterKey, RetryPolicy, Store, StoreOptions};
+use serde_json::{Value, json};
+use sqlx::Connection as _;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+const PG_ENV: &str = "DIGITOLL_TEST_POSTGRES_URL";
+const ROAD: &str = "toll:movement/road/v2";
+const TRANSPORT: &str = include_str!("../../../examples/road/valid-transport.json");
+const MASTER: &str = include_str!("../../../examples/road/valid-master.json");
+const HOUSE: &str = include_str!("../../../examples/road/valid-house-import-cude.json");
+
+// ------------------------------------------------------------------ logging
+
+static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+#[derive(Clone)]
+struct BufWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for BufWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn init_logs() -> Arc<Mutex<Vec<u8>>> {
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let writer = BufWriter(buf.clone());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .try_init();
+        buf
+    })
+    .clone()
+}
+
+fn logs() -> String {
+    String::from_utf8_lossy(&init_logs().lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+}
+
+// ------------------------------------------------------------------ harness
+
+#[derive(Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+struct Env {
+    store: Store,
+    sim: RunningSimulator,
+    state: GatewayState,
+    base: String,
+    http: reqwest::Client,
+    admin_key: String,
+    stop: watch::Sender<bool>,
+    workers: Option<JoinHandle<()>>,
+    _server: JoinHandle<()>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn store_for(backend: Backend) -> (Store, Option<tempfile::TempDir>) {
+    let options = StoreOptions::new(MasterKey::from_bytes([9u8; 32])).retry(RetryPolicy {
+        base_delay: Duration::from_millis(50),
+        factor: 2.0,
+        max_delay: Duration::from_millis(800),
+        max_attempts: 40,
+    });
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("gw.db").display());
+            (
+                Store::connect(&url, options).await.expect("sqlite store"),
+                Some(dir),
+            )
+        }
+        Backend::Postgres => {
+            let admin = std::env::var(PG_ENV).unwrap_or_else(|_| {
+                panic!(
+                    "{PG_ENV} is not set, so the PostgreSQL variant of this test cannot run. \
+                     Run `bash scripts/test.sh` (it starts a throwaway PostgreSQL), or set {PG_ENV} \
+                     to a superuser URL, e.g. the last line of `bash scripts/pg.sh start /tmp/pg`."
+                )
+            });
+            let name = format!("digitoll_gw_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = sqlx::PgConnection::connect(&admin)
+                .await
+                .unwrap_or_else(|e| panic!("connect to {PG_ENV}: {e}"));
+            sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            conn.close().await.ok();
+            let (base, query) = match admin.split_once('?') {
+                Some((b, q)) => (b, format!("?{q}")),
+                None => (admin.as_str(), String::new()),
+            };
+            let server = base.rsplit_once('/').map_or(base, |(s, _)| s);
+            let url = format!("{server}/{name}{query}");
+            (
+                Store::connect(&url, options).await.expect("postgres store"),
+                None,
+            )
+        }
+    }
+}
+
+fn config(sim: &RunningSimulator) -> GatewayConfig {
+    GatewayConfig {
+        runtime: RuntimeOptions {
+            sim_base_url: Some(sim.base_url()),
+            toll_timeout: Duration::from_secs(5),
+            reconcile: ReconcileConfig {
+                lookups: 2,
+                delay: Duration::from_millis(100),
+            },
+            retry: RetryConfig::default(),
+            maskinporten_retry: Some(maskinporten::RetryPolicy::none()),
+            ttl: Duration::from_secs(600),
+        },
+        workers: WorkerConfig {
+            workers: 4,
+            name: "test".into(),
+            lease: Duration::from_secs(30),
+            batch: 4,
+            idle_wait: Duration::from_millis(100),
+            poll_first_delay: Duration::from_millis(50),
+            poll_max_interval: Duration::from_millis(300),
+            max_polls: 200,
+            webhook_timeout: Duration::from_secs(5),
+        },
+        ..GatewayConfig::default()
+    }
+}
+
+impl Env {
+    async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |c| c).await
+    }
+
+    async fn start_with(
+        backend: Backend,
+        tweak: impl FnOnce(GatewayConfig) -> GatewayConfig,
+    ) -> Self {
+        init_logs();
+        let sim = Simulator::builder()
+            .processing_delay(Duration::ZERO)
+            .start()
+            .await
+            .expect("start simulator");
+        let (store, dir) = store_for(backend).await;
+        let (_, admin) = store
+            .create_api_key(digitoll_store::ApiKeyScope::Admin, "tests")
+            .await
+            .expect("admin key");
+        let state = GatewayState::new(
+            store.clone(),
+            tweak(config(&sim)),
+            Some(digitoll_gateway::prometheus()),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let router = app(state.clone());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router).await.expect("serve");
+        });
+        let (stop, stopped) = watch::channel(false);
+        let workers = tokio::spawn(run_workers(state.clone(), stopped));
+        Self {
+            store,
+            sim,
+            state,
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            admin_key: admin.expose().to_owned(),
+            stop,
+            workers: Some(workers),
+            _server: server,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Registers a tenant through the admin API with a gateway-generated key,
+    /// registers its public JWK at the simulator (as the customer would in
+    /// Samarbeidsportalen) and gives it an API key.
+    async fn tenant(&self, org: &str, client_id: &str) -> Tenant {
+        let ctl = self.sim.control();
+        if !ctl.organisations().iter().any(|o| o.org_no == org) {
+            ctl.register_organisation(org, &format!("Org {org}"));
+        }
+        let (status, body) = self
+            .call_admin(
+                "POST",
+                "/v1/admin/tenants",
+                Some(json!({
+                    "org_number": org, "name": format!("Tenant {org}"), "environment": "sim",
+                    "client_id": client_id, "scopes": [ROAD, "toll:movement/entry"],
+                    "key": {"type": "generate"}
+                })),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let jwk = body["public_jwk"].clone();
+        assert!(
+            jwk.get("d").is_none(),
+            "the public JWK must not carry the private exponent"
+        );
+        ctl.register_client(ClientRegistration::with_keys(
+            client_id,
+            org,
+            [ROAD, "toll:movement/entry"],
+            vec![jwk],
+        ));
+        ctl.grant_scope(org, ROAD);
+        ctl.grant_scope(org, "toll:movement/entry");
+        let id = body["tenant"]["id"].as_str().expect("tenant id").to_owned();
+        let (status, key) = self
+            .call_admin(
+                "POST",
+                &format!("/v1/admin/tenants/{id}/api-keys"),
+                Some(json!({"label": "erp"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{key}");
+        Tenant {
+            id,
+            key: key["key"].as_str().expect("api key").to_owned(),
+        }
+    }
+
+    async fn call_admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.call(&self.admin_key.clone(), method, path, body).await
+    }
+
+    async fn call(&self, key: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let (status, _, text) = self
+            .raw(key, method, path, body.map(|b| b.to_string()), &[])
+            .await;
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn raw(
+        &self,
+        key: &str,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> (u16, reqwest::header::HeaderMap, String) {
+        let mut req = self
+            .http
+            .request(method.parse().expect("method"), self.url(path))
+            .bearer_auth(key);
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let h = resp.headers().clone();
+        (status, h, resp.text().await.expect("body"))
+    }
+
+    async fn submit(&self, t: &Tenant, kind: &str, body: &Value) -> Value {
+        let (status, resp) = self
+            .call(
+                &t.key,
+                "POST",
+                "/v1/messages",
+                Some(json!({"mode": "road", "kind": kind, "body": body})),
+            )
+            .await;
+        assert_eq!(status, 202, "{resp}");
+        resp
+    }
+
+    async fn message(&self, t: &Tenant, id: &str) -> Value {
+        let (status, m) = self
+            .call(&t.key, "GET", &format!("/v1/messages/{id}"), None)
+            .await;
+        assert_eq!(status, 200, "{m}");
+        m
+    }
+
+    /// Waits until the message leaves the in-flight states.
+    async fn settled(&self, t: &Tenant, id: &str, within: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let m = self.message(t, id).await;
+            let state = m["state"].as_str().unwrap_or_default().to_owned();
+            if !matches!(
+                state.as_str(),
+                "received" | "queued" | "sending" | "submitted"
+            ) {
+                return m;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "message {id} still {state}: {m}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(w) = self.workers.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(20), w).await;
+        }
+        self.store.close().await;
+        self.sim.shutdown().await;
+    }
+}
+
+struct Tenant {
+    id: String,
+    key: String,
+}
+
+/// An example message dated now (the examples carry fixed dates), with the
+/// master/house document number made unique by `suffix`.
+fn dated(text: &str, suffix: &str) -> Value {
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("ns");
+    let fmt = |t: time::OffsetDateTime| {
+        t.format(&time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+        ))
+        .expect("format")
+    };
+    let issued = fmt(now);
+    let arrival = fmt(now + time::Duration::hours(2));
+    let mut v: Value = serde_json::from_str(text).expect("example");
+    if let Some(obj) = v.as_object_mut() {
+        for (k, val) in obj.iter_mut() {
+            match k.as_str() {
+                "documentIssueDate" => *val = Value::String(issued.clone()),
+                "scheduledDateAndTimeOfArrival" | "estimatedDateAndTimeOfArrival" => {
+                    *val = Value::String(arrival.clone())
+                }
+                _ => {}
+            }
+        }
+    }
+    for pointer in [
+        "/consignmentMasterLevel/transportDocumentMasterLevel/documentNumber",
+        "/consignmentHouseLevel/transportDocumentHouseLevel/documentNumber",
+    ] {
+        if let Some(Value::String(s)) = v.pointer_mut(pointer) {
+            s.push_str(suffix);
+        }
+    }
+    v
+}
+
+/// A local webhook receiver that records (headers, body).
+async fn receiver() -> (String, Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>>) {
+    let got: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>> = Arc::default();
+    let sink = got.clone();
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let sink = sink.clone();
+            async move {
+                sink.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((headers, body));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr: SocketAddr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (format!("http://{addr}/hook"), got)
+}
+
+// -------------------------------------------------------------------- cases
+
+async fn full_path_to_mrn_and_signed_webhook(b: Backend) {
+    let env = Env::start(b).await;
+    let t = env.tenant("310000000", "client-full").await;
+    let (hook_url, got) = receiver().await;
+    let (status, hook) = env
+        .call(
+            &t.key,
+            "POST",
+            "/v1/webhooks",
+            Some(json!({"url": hook_url, "events": ["message.accepted"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{hook}");
+    let secret = hook["secret"].as_str().expect("secret").to_owned();
+
+    let mut ids = Vec::new();
+    for (kind, text) in [
+        ("transport", TRANSPORT),
+        ("master", MASTER),
+        ("house", HOUSE),
+    ] {
+        let m = env.submit(&t, kind, &dated(text, "")).await;
+        assert_eq!(m["state"], "queued");
+        ids.push(m["id"].as_str().expect("id").to_owned());
+    }
+    let mut mrns = Vec::new();
+    for id in &ids {
+        let m = env.settled(&t, id, Duration::from_secs(30)).await;
+        assert_eq!(m["state"], "accepted", "{m}");
+        let mrn = m["mrn"].as_str().expect("mrn").to_owned();
+        assert!(
+            env.sim.control().toll_message(&mrn).is_some(),
+            "the sim has {mrn}"
+        );
+        assert!(!m["history"].as_array().expect("history").is_empty());
+        assert_eq!(m["attempts"].as_array().expect("attempts").len(), 1, "{m}");
+        mrns.push(mrn);
+    }
+    // The transport tree from Toll, through the gateway.
+    let (status, tree) = env
+        .call(
+            &t.key,
+            "GET",
+            &format!("/v1/messages/{}/tree", ids[0]),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{tree}");
+    assert!(
+        tree.to_string().contains(&mrns[1]),
+        "the transport's tree shows the master: {tree}"
+    );
+
+    // Three signed webhooks.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while got.lock().expect("lock").len() < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "webhooks not delivered: {}",
+            got.lock().expect("lock").len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    for (headers, body) in got.lock().expect("lock").iter() {
+        let sig = headers
+            .get("digitoll-signature")
+            .expect("signature")
+            .to_str()
+            .expect("ascii");
+        assert!(
+            digitoll_gateway::webhook::verify(&secret, sig, body.as_bytes(), now, 300),
+            "bad signature {sig}"
+        );
+        assert!(!digitoll_gateway::webhook::verify(
+            "whsec_wrong",
+            sig,
+            body.as_bytes(),
+            now,
+            300
+        ));
+        let v: Value = serde_json::from_str(body).expect("json");
+        assert_eq!(v["event"], "message.accepted");
+        assert!(mrns.iter().any(|m| v["data"]["mrn"] == *m), "{v}");
+    }
+    // The delivery log shows them delivered.
+    let hid = hook["webhook"]["id"].as_str().expect("hook id");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, log) = env
+            .call(
+                &t.key,
+                "GET",
+                &format!("/v1/webhooks/{hid}/deliveries"),
+                None,
+            )
+            .await;
+        let delivered = log
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter(|d| d["status"] == "delivered")
+            .count();
+        if delivered == 3 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{log}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Metrics are rendered.
+    let text = env
+        .http
+        .get(env.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(text.contains("digitoll_gateway_attempts_total"), "{text}");
+    assert!(text.contains("digitoll_gateway_queue_jobs"), "{text}");
+    env.shutdown().await;
+}
+
+async fn tenant_isolation(b: Backend) {
+    let env = Env::start(b).await;
+    let a = env.tenant("310000000", "client-a").await;
+    let other = env.tenant("311000004", "client-b").await;
+    let m = env.submit(&a, "master", &dated(MASTER, "-iso")).await;
+    let id = m["id"].as_str().expect("id").to_owned();
+    let accepted = env.settled(&a, &id, Duration::from_secs(30)).await;
+    let mrn = accepted["mrn"].as_str().expect("mrn").to_owned();
+    let (_, hook) = env
+        .call(
+            &a.key,
+            "POST",
+            "/v1/webhooks",
+            Some(json!({"url": "http://127.0.0.1:9/x"})),
+        )
+        .await;
+    let hid = hook["webhook"]["id"].as_str().expect("hook").to_owned();
+    let upd = json!({"mode": "road"});
+    for (method, path, body) in [
+        ("GET", format!("/v1/messages/{id}"), None),
+        ("GET", format!("/v1/messages/{id}/tree"), None),
+        (
+            "PUT",
+            format!("/v1/messages/{id}"),
+            Some(dated(MASTER, "-iso")),
+        ),
+        (
+            "DELETE",
+            format!("/v1/messages/{id}"),
+            Some(json!({"documentIssueDate": "2026-12-01T08:00:00Z"})),
+        ),
+        ("GET", format!("/v1/webhooks/{hid}"), None),
+        ("DELETE", format!("/v1/webhooks/{hid}"), None),
+        ("GET", format!("/v1/webhooks/{hid}/deliveries"), None),
+    ] {
+        let _ = &upd;
+        let (status, body) = env.call(&other.key, method, &path, body).await;
+        assert_eq!(status, 404, "{method} {path}: {body}");
+        let text = body.to_string();
+        for secret in [&id, &mrn, &hid, &a.id] {
+            assert!(
+                !text.contains(secret.as_str()),
+                "{method} {path} leaks {secret}: {text}"
+            );
+        }
+    }
+    // Lists show nothing of the other tenant.
+    for path in ["/v1/messages", "/v1/webhooks", "/v1/routing-signals"] {
+        let (status, body) = env.call(&other.key, "GET", path, None).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        let text = body.to_string();
+        assert!(
+            !text.contains(&id) && !text.contains(&hid),
+            "{path} leaks: {text}"
+        );
+    }
+    // A tenant key on the admin API is refused; no key at all is 401.
+    let (status, _) = env.call(&other.key, "GET", "/v1/admin/tenants", None).await;
+    assert_eq!(status, 403);
+    let (status, body) = env.call("dtk_nope", "GET", "/v1/messages", None).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], "unauthorized");
+    // The owner still sees it.
+    assert_eq!(env.message(&a, &id).await["mrn"], mrn.as_str());
+    // A revoked key stops working at once.
+    let (_, keys) = env
+        .call_admin(
+            "GET",
+            &format!("/v1/admin/tenants/{}/api-keys", other.id),
+            None,
+        )
+        .await;
+    let kid = keys[0]["id"].as_str().expect("key id");
+    let (status, _) = env
+        .call_admin(
+            "DELETE",
+            &format!("/v1/admin/tenants/{}/api-keys/{kid}", other.id),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = env.call(&other.key, "GET", "/v1/messages", None).await;
+    assert_eq!(status, 401);
+    env.shutdown().await;
+}
+
+async fn bad_input_is_refused_and_nothing_stored(b: Backend) {
+    let env = Env::start_with(b, |mut c| {
+        c.max_body_bytes = 64 * 1024;
+        c
+    })
+    .await;
+    let t = env.tenant("310000000", "client-bad").await;
+    let cases: Vec<(String, u16, &str, Option<&str>)> = vec![
+        ("{\"mode\":\"road\",".into(), 400, "invalid_json", None),
+        (
+            json!({"mode": "road", "kind": 5, "body": {}}).to_string(),
+            400,
+            "invalid_value",
+            Some("kind"),
+        ),
+        (
+            json!({"mode": "boat", "kind": "master", "body": {}}).to_string(),
+            400,
+            "invalid_value",
+            Some("mode"),
+        ),
+        (
+            json!({"mode": "road", "kind": "master", "body": [1]}).to_string(),
+            400,
+            "invalid_value",
+            Some("body"),
+        ),
+        (
+            json!({"mode": "road", "kind": "master", "body": {}, "extra": 1}).to_string(),
+            400,
+            "invalid_value",
+            None,
+        ),
+        (
+            json!({"mode": "road", "kind": "master", "body": {"x": "y".repeat(70_000)}})
+                .to_string(),
+            413,
+            "payload_too_large",
+            None,
+        ),
+    ];
+    for (body, status, code, field) in cases {
+        let (s, _, text) = env
+            .raw(&t.key, "POST", "/v1/messages", Some(body.clone()), &[])
+            .await;
+        let v: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
+        assert_eq!(s, status, "{}: {text}", &body[..body.len().min(80)]);
+        assert_eq!(v["error"]["code"], code, "{text}");
+        if let Some(f) = field {
+            assert_eq!(v["error"]["field"], f, "{text}");
+        }
+    }
+    // Wrong content type.
+    let resp = env
+        .http
+        .post(env.url("/v1/messages"))
+        .bearer_auth(&t.key)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status().as_u16(), 415);
+    // A message Toll would reject: 422 with Toll's own error list.
+    let mut invalid = dated(MASTER, "-bad");
+    invalid["consignmentMasterLevel"]["consignee"]["address"] =
+        json!({"city": "Oslo", "country": "NO"});
+    invalid["consignmentMasterLevel"]["transportDocumentMasterLevel"]["type"] = json!(42);
+    let (s, v) = env
+        .call(
+            &t.key,
+            "POST",
+            "/v1/messages",
+            Some(json!({"mode": "road", "kind": "master", "body": invalid})),
+        )
+        .await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["error"]["code"], "validation_failed");
+    let errors = v["validationErrors"].as_array().expect("validationErrors");
+    assert!(
+        errors.iter().any(|e| e["field"]
+            .as_str()
+            .is_some_and(|f| f.contains("transportDocumentMasterLevel.type"))),
+        "{v}"
+    );
+    // A business-rule failure comes as validationErrorList.
+    let mut business = dated(MASTER, "-bad2");
+    business["consignmentMasterLevel"]["consignor"]["address"]["country"] = json!("XX");
+    let (s, v) = env
+        .call(
+            &t.key,
+            "POST",
+            "/v1/messages",
+            Some(json!({"mode": "road", "kind": "master", "body": business})),
+        )
+        .await;
+    assert_eq!(s, 422, "{v}");
+    assert!(
+        v["validationErrorList"]
+            .as_array()
+            .is_some_and(|l| !l.is_empty()),
+        "{v}"
+    );
+    // Nothing was stored, and nothing reached Toll.
+    let tid: digitoll_store::TenantId = t.id.parse().expect("tenant id");
+    assert!(
+        env.store
+            .messages(tid, Default::default())
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert_eq!(env.sim.control().toll_submission_count(), 0);
+    // Unknown routes and ids answer with the JSON error body.
+    let (s, v) = env
+        .call(&t.key, "GET", "/v1/messages/not-a-uuid", None)
+        .await;
+    assert_eq!((s, v["error"]["code"].as_str()), (404, Some("not_found")));
+    let (s, v) = env
+        .call(&t.key, "GET", "/v1/messages?state=bogus", None)
+        .await;
+    assert_eq!((s, v["error"]["field"].as_str()), (400, Some("state")));
+    env.shutdown().await;
+}
+
+async fn idempotency(b: Backend) {
+    let env = Env::start(b).await;
+    let t = env.tenant("310000000", "client-idem").await;
+    let body =
+        json!({"mode": "road", "kind": "master", "body": dated(MASTER, "-idem")}).to_string();
+    let (s1, h1, first) = env
+        .raw(
+            &t.key,
+            "POST",
+            "/v1/messages",
+            Some(body.clone()),
+            &[("Idempotency-Key", "order-42")],
+        )
+        .await;
+    assert_eq!(s1, 202, "{first}");
+    assert!(h1.get("idempotent-replayed").is_none());
+    let (s2, h2, second) = env
+        .raw(
+            &t.key,
+            "POST",
+            "/v1/messages",
+            Some(body),
+            &[("Idempotency-Key", "order-42")],
+        )
+        .await;
+    assert_eq!(s2, 202, "{second}");
+    assert_eq!(
+        h2.get("idempotent-replayed").map(|v| v.to_str().ok()),
+        Some(Some("true"))
+    );
+    let (a, b2): (Value, Value) = (
+        serde_json::from_str(&first).expect("json"),
+        serde_json::from_str(&second).expect("json"),
+    );
+    assert_eq!(a["id"], b2["id"]);
+    let other =
+        json!({"mode": "road", "kind": "master", "body": dated(MASTER, "-idem-other")}).to_string();
+    let (s3, _, conflict) = env
+        .raw(
+            &t.key,
+            "POST",
+            "/v1/messages",
+            Some(other),
+            &[("Idempotency-Key", "order-42")],
+        )
+        .await;
+    assert_eq!(s3, 409, "{conflict}");
+    let id = a["id"].as_str().expect("id");
+    let m = env.settled(&t, id, Duration::from_secs(30)).await;
+    assert_eq!(m["state"], "accepted");
+    let tid: digitoll_store::TenantId = t.id.parse().expect("tenant id");
+    assert_eq!(
+        env.store
+            .messages(tid, Default::default())
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
+    assert_eq!(env.sim.control().toll_messages().len(), 1);
+    env.shutdown().await;
+}
+
+async fn token_broker_uses_the_cache(b: Backend) {
+    let env = Env::start(b).await;
+    let t = env.tenant("310000000", "client-tok").await;
+    let count = |path: &str| {
+        env.sim
+            .control()
+            .requests()
+            .iter()
+            .filter(|r| r.path == path)
+            .count()
+    };
+    let (s, tok) = env
+        .call(&t.key, "POST", "/v1/tokens", Some(json!({"scope": ROAD})))
+        .await;
+    assert_eq!(s, 200, "{tok}");
+    assert_eq!(tok["kind"], "toll");
+    assert!(tok["expires_in"].as_u64().is_some_and(|e| e > 0));
+    let (mp, ex) = (count("/token"), count("/api/access/external/oauth/token"));
+    assert_eq!((mp, ex), (1, 1));
+    let (s, again) = env
+        .call(&t.key, "POST", "/v1/tokens", Some(json!({"scope": ROAD})))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(again["access_token"], tok["access_token"]);
+    let (s, mpt) = env
+        .call(
+            &t.key,
+            "POST",
+            "/v1/tokens",
+            Some(json!({"scope": ROAD, "kind": "maskinporten"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{mpt}");
+    assert_eq!(
+        (count("/token"), count("/api/access/external/oauth/token")),
+        (1, 1),
+        "served from the cache"
+    );
+    let (s, denied) = env
+        .call(
+            &t.key,
+            "POST",
+            "/v1/tokens",
+            Some(json!({"scope": "toll:movement/air"})),
+        )
+        .await;
+    assert_eq!(s, 403, "{denied}");
+    env.shutdown().await;
+}
+
+async fn toll_faults_still_one_mrn_each(b: Backend) {
+    let env = Env::start(b).await;
+    let t = env.tenant("310000000", "client-faults").await;
+    let ctl = env.sim.control();
+    ctl.seed_faults(7);
+    let prefix = "/api/movement/road/v2/master-consignment";
+    ctl.add_fault(Fault::status(prefix, 503).method("POST").probability(0.12));
+    ctl.add_fault(
+        Fault::rate_limited(prefix, 1)
+            .method("POST")
+            .probability(0.12),
+    );
+    ctl.add_fault(
+        Fault::drop_connection(prefix)
+            .method("POST")
+            .probability(0.12),
+    );
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let m = env
+            .submit(&t, "master", &dated(MASTER, &format!("-f{i}")))
+            .await;
+        ids.push(m["id"].as_str().expect("id").to_owned());
+    }
+    let mut accepted = Vec::new();
+    for id in &ids {
+        let m = env.settled(&t, id, Duration::from_secs(90)).await;
+        assert_eq!(m["state"], "accepted", "{m}");
+        accepted.push(m["mrn"].as_str().expect("mrn").to_owned());
+    }
+    let sim_msgs = ctl.toll_messages();
+    for mrn in &accepted {
+        assert_eq!(
+            sim_msgs.iter().filter(|m| &m.mrn == mrn).count(),
+            1,
+            "{mrn}"
+        );
+    }
+    assert_eq!(
+        sim_msgs.len(),
+        ids.len(),
+        "one Toll message per accepted message, no duplicates"
+    );
+    let faulted = ctl
+        .requests()
+        .iter()
+        .filter(|r| r.path == prefix && r.method == "POST")
+        .count();
+    assert!(
+        faulted > ids.len(),
+        "faults fired ({faulted} POSTs for {} messages)",
+        ids.len()
+    );
+    env.shutdown().await;
+}
+
+async fn maskinporten_outage_then_recovery(b: Backend) {
+    let env = Env::start(b).await;
+    let t = env.tenant("310000000", "client-outage").await;
+    let ctl = env.sim.control();
+    ctl.add_fault(
+        Fault::outage("/token")
+            .until_wall(time::OffsetDateTime::now_utc() + time::Duration::seconds(2)),
+    );
+    let m = env.submit(&t, "master", &dated(MASTER, "-mp")).await;
+    let id = m["id"].as_str().expect("id").to_owned();
+    let m = env.settled(&t, &id, Duration::from_secs(60)).await;
+    assert_eq!(m["state"], "accepted", "{m}");
+    let attempts = m["attempts"].as_array().expect("attempts");
+    assert!(attempts.len() >= 2, "retried through the outage: {m}");
+    assert!(
+        attempts.iter().any(|a| a["error_class"] == "maskinporten"),
+        "{m}"
+    );
+    env.shutdown().await;
+}
+
+async fn no_secrets_in_logs_or_responses(b: Backend) {
+    let env = Env::start(b).await;
+    let t = env.tenant("310000000", "client-secret").await;
+    let (_, hook) = env
+        .call(
+            &t.key,
+            "POST",
+            "/v1/webhooks",
+            Some(json!({"url": "http://127.0.0.1:9/none"})),
+        )
+        .await;
+    let hook_secret = hook["secret"].as_str().expect("secret").to_owned();
+    let (_, tok) = env
+        .call(&t.key, "POST", "/v1/tokens", Some(json!({"scope": ROAD})))
+        .await;
+    let toll_token = tok["access_token"].as_str().expect("token").to_owned();
+    let (_, mpt) = env
+        .call(
+            &t.key,
+            "POST",
+            "/v1/tokens",
+            Some(json!({"scope": ROAD, "kind": "maskinporten"})),
+        )
+        .await;
+    let mp_token = mpt["access_token"].as_str().expect("token").to_owned();
+    let m = env.submit(&t, "master", &dated(MASTER, "-sec")).await;
+    env.settled(&t, m["id"].as_str().expect("id"), Duration::from_secs(30))
+        .await;
+    // The sealed key, opened only here to know what to look for.
+    let tid: digitoll_store::TenantId = t.id.parse().expect("tenant id");
+    let pem = match env.store.tenant_key(tid).await.expect("key") {
+        digitoll_store::TenantKeyMaterial::KeyPair { private_key, .. } => {
+            String::from_utf8(secrecy::ExposeSecret::expose_secret(&private_key).to_vec())
+                .expect("pem")
+        }
+        other => panic!("unexpected {other:?}"),
+    };
+    let key_body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    // Every admin and tenant read.
+    let mut responses = String::new();
+    for (key, path) in [
+        (env.admin_key.as_str(), "/v1/admin/tenants".to_owned()),
+        (
+            env.admin_key.as_str(),
+            format!("/v1/admin/tenants/{}", t.id),
+        ),
+        (
+            env.admin_key.as_str(),
+            format!("/v1/admin/tenants/{}/api-keys", t.id),
+        ),
+        (env.admin_key.as_str(), "/v1/admin/audit".to_owned()),
+        (t.key.as_str(), "/v1/messages".to_owned()),
+        (t.key.as_str(), "/v1/webhooks".to_owned()),
+    ] {
+        let (s, v) = env.call(key, "GET", &path, None).await;
+        assert_eq!(s, 200, "{path}: {v}");
+        responses.push_str(&v.to_string());
+    }
+    let logs = logs();
+    assert!(
+        logs.contains("tenant clients built"),
+        "the log capture works"
+    );
+    for (what, secret) in [
+        ("private key", key_body[..60].to_owned()),
+        ("tenant API key", t.key.clone()),
+        ("admin API key", env.admin_key.clone()),
+        ("webhook secret", hook_secret),
+        ("Toll token", toll_token),
+        ("Maskinporten token", mp_token),
+    ] {
+        assert!(!logs.contains(&secret), "{what} appears in the logs");
+        assert!(
+            !responses.contains(&secret),
+            "{what} appears in an API response"
+        );
+    }
+    env.shutdown().await;
+}
+
+async fn graceful_shutdown_finishes_in_flight_job(b: Backend) {
+    let env = Env::start(b).await;
+    let t = env.tenant("310000000", "client-stop").await;
+    env.sim.control().add_fault(
+        Fault::latency(
+            "/api/movement/road/v2/master-consignment",
+            Duration::from_millis(1500),
+        )
+        .method("POST"),
+    );
+    let m = env.submit(&t, "master", &dated(MASTER, "-stop")).await;
+    let id = m["id"].as_str().expect("id").to_owned();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while env.message(&t, &id).await["state"] != "sending" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never started sending"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = env.stop.send(true);
+    let started = tokio::time::Instant::now();
+    let workers = {
+        let mut e = env;
+        let w = e.workers.take().expect("workers");
+        (e, w)
+    };
+    let (env, handle) = workers;
+    tokio::time::timeout(Duration::from_secs(20), handle)
+        .await
+        .expect("workers stop")
+        .expect("no panic");
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "waited for the in-flight send"
+    );
+    let m = env.message(&t, &id).await;
+    assert_eq!(
+        m["state"], "submitted",
+        "the in-flight send was finished and recorded: {m}"
+    );
+    assert_eq!(m["attempts"][0]["outcome"], "ok", "{m}");
+    env.shutdown().await;
+}
+
+// ------------------------------------------------------------------ OpenAPI
+
+#[test]
+fn openapi_file_is_current() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+    let generated = digitoll_gateway::openapi_json();
+    let doc: Value = serde_json::from_str(&generated).expect("valid JSON");
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1"))
+    );
+    if std::env::var_os("DIGITOLL_UPDATE_OPENAPI").is_some() {
+        std::fs::write(path, &generated).expect("write openapi.json");
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "crates/digitoll-gateway/openapi.json is out of date with the code. Regenerate it with\n\n    \
+         DIGITOLL_UPDATE_OPENAPI=1 cargo test -p digitoll-gateway --test gateway openapi_file_is_current\n\n\
+         and commit the file."
+    );
+}
+
+macro_rules! on_both_backends {
+    ($($case:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::Backend::Sqlite).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::Backend::Postgres).await;
+                }
+            )+
+        }
+    };
+}
+
+on_both_backends!(
+    full_path_to_mrn_and_signed_webhook,
+    tenant_isolation,
+    bad_input_is_refused_and_nothing_stored,
+    idempotency,
+    token_broker_uses_the_cache,
+    toll_faults_still_one_mrn_each,
+    maskinporten_outage_then_recovery,
+    no_secrets_in_logs_or_responses,
+    graceful_shutdown_finishes_in_flight_job,
+);
