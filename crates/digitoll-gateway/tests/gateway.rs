@@ -1047,6 +1047,25 @@ async fn graceful_shutdown_finishes_in_flight_job(b: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let ready = env
+        .http
+        .get(env.url("/readyz"))
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status().as_u16(), 200);
+    env.state.start_draining();
+    let ready = env
+        .http
+        .get(env.url("/readyz"))
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(
+        ready.status().as_u16(),
+        503,
+        "draining instances leave the load balancer"
+    );
     let _ = env.stop.send(true);
     let started = tokio::time::Instant::now();
     let workers = {
@@ -1069,6 +1088,55 @@ async fn graceful_shutdown_finishes_in_flight_job(b: Backend) {
         "the in-flight send was finished and recorded: {m}"
     );
     assert_eq!(m["attempts"][0]["outcome"], "ok", "{m}");
+    env.shutdown().await;
+}
+
+async fn lost_transport_response_needs_attention(b: Backend) {
+    let env = Env::start(b).await;
+    let t = env.tenant("310000000", "client-lost").await;
+    let (hook_url, got) = receiver().await;
+    env.call(
+        &t.key,
+        "POST",
+        "/v1/webhooks",
+        Some(json!({"url": hook_url, "events": ["message.needs_attention"]})),
+    )
+    .await;
+    let ctl = env.sim.control();
+    ctl.add_fault(
+        Fault::drop_response("/api/movement/road/v2/transport")
+            .method("POST")
+            .times(1),
+    );
+    let m = env.submit(&t, "transport", &dated(TRANSPORT, "")).await;
+    let id = m["id"].as_str().expect("id").to_owned();
+    let m = env.settled(&t, &id, Duration::from_secs(30)).await;
+    assert_eq!(m["state"], "dead", "{m}");
+    assert_eq!(m["needs_attention"], true, "{m}");
+    assert_eq!(m["attempts"][0]["outcome"], "ambiguous", "{m}");
+    // Toll got it exactly once: the gateway did not post it again.
+    let posts = ctl
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/movement/road/v2/transport" && r.method == "POST")
+        .count();
+    assert_eq!(posts, 1);
+    assert_eq!(ctl.toll_messages().len(), 1);
+    // The operator sees it among the dead jobs, and the tenant got the event.
+    let (_, dead) = env.call_admin("GET", "/v1/admin/dead-jobs", None).await;
+    assert!(
+        dead.as_array()
+            .is_some_and(|d| d.iter().any(|j| j["message_id"] == id.as_str())),
+        "{dead}"
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while got.lock().expect("lock").is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no needs_attention webhook"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     env.shutdown().await;
 }
 
@@ -1127,4 +1195,5 @@ on_both_backends!(
     maskinporten_outage_then_recovery,
     no_secrets_in_logs_or_responses,
     graceful_shutdown_finishes_in_flight_job,
+    lost_transport_response_needs_attention,
 );
