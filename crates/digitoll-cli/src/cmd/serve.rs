@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
-use digitoll_gateway::{GatewayConfig, GatewayState, RuntimeOptions, WorkerConfig, app, run_workers};
+use digitoll_gateway::{
+    GatewayConfig, GatewayState, RuntimeOptions, WorkerConfig, app, run_workers,
+};
 use digitoll_sim::Simulator;
 use digitoll_store::ApiKeyScope;
 
@@ -22,10 +24,15 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let admins = store.api_keys(ApiKeyScope::Admin).await?;
         if admins.iter().all(|k| k.revoked_at.is_some()) {
             let (info, key) = store.create_api_key(ApiKeyScope::Admin, "init").await?;
-            eprintln!("created admin API key {} (shown once; use it for /v1/admin):", info.id);
+            eprintln!(
+                "created admin API key {} (shown once; use it for /v1/admin):",
+                info.id
+            );
             outln!("{}", key.expose());
         } else {
-            eprintln!("an admin API key exists already; create more with `digitoll api-keys create --admin`");
+            eprintln!(
+                "an admin API key exists already; create more with `digitoll api-keys create --admin`"
+            );
         }
     }
     let sim = if args.sim {
@@ -34,12 +41,18 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .start()
             .await
             .with_context(|| format!("cannot start the simulator on {}", args.sim_listen))?;
-        eprintln!("simulator (Maskinporten + Toll) on {} for tenants with environment sim", sim.base_url());
+        eprintln!(
+            "simulator (Maskinporten + Toll) on {} for tenants with environment sim",
+            sim.base_url()
+        );
+        register_sim_tenants(&store, &sim).await?;
         Some(sim)
     } else {
         None
     };
-    let nz = |n: u32, what: &str| NonZeroU32::new(n).ok_or_else(|| anyhow!("--{what} must be at least 1"));
+    let nz = |n: u32, what: &str| {
+        NonZeroU32::new(n).ok_or_else(|| anyhow!("--{what} must be at least 1"))
+    };
     let worker_name = args.worker_name.clone().unwrap_or_else(|| {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "gw".into());
         format!("{host}-{}", std::process::id())
@@ -70,7 +83,8 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         args.workers
     );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let workers = (args.workers > 0).then(|| tokio::spawn(run_workers(state.clone(), stop_rx.clone())));
+    let workers =
+        (args.workers > 0).then(|| tokio::spawn(run_workers(state.clone(), stop_rx.clone())));
     let draining = state.clone();
     let mut server_stop = stop_rx.clone();
     let server = tokio::spawn(async move {
@@ -91,9 +105,13 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Err(_) => eprintln!("open requests did not finish within 30 s"),
     }
     if let Some(w) = workers
-        && tokio::time::timeout(Duration::from_secs(120), w).await.is_err()
+        && tokio::time::timeout(Duration::from_secs(120), w)
+            .await
+            .is_err()
     {
-        eprintln!("workers did not finish within 120 s; their leases expire and other instances take over");
+        eprintln!(
+            "workers did not finish within 120 s; their leases expire and other instances take over"
+        );
     }
     store.close().await;
     if let Some(sim) = sim {
@@ -106,13 +124,14 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
@@ -122,4 +141,40 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// Registers every `sim` tenant with a generated key at the built-in
+/// simulator (organisation, client with the tenant's public JWK, scopes), as
+/// the customer would in Samarbeidsportalen, so `serve --sim` works at once.
+async fn register_sim_tenants(
+    store: &digitoll_store::Store,
+    sim: &digitoll_sim::RunningSimulator,
+) -> anyhow::Result<()> {
+    let ctl = sim.control();
+    for t in store.tenants().await? {
+        let (digitoll_store::Environment::Sim, Some(jwk)) = (t.environment, t.public_jwk.clone())
+        else {
+            continue;
+        };
+        if !ctl.organisations().iter().any(|o| o.org_no == t.org_number)
+            && let Err(e) = ctl.try_register_organisation(&t.org_number, &t.name)
+        {
+            eprintln!("simulator: tenant {} not registered: {e}", t.id);
+            continue;
+        }
+        let client = digitoll_sim::ClientRegistration::with_keys(
+            t.client_id.clone(),
+            t.org_number.clone(),
+            t.scopes.clone(),
+            vec![jwk],
+        );
+        if let Err(e) = ctl.try_register_client(client) {
+            eprintln!("simulator: client of tenant {} not registered: {e}", t.id);
+            continue;
+        }
+        for scope in &t.scopes {
+            let _ = ctl.try_grant_scope(&t.org_number, scope);
+        }
+    }
+    Ok(())
 }

@@ -110,7 +110,10 @@ fn prepare_key(k: &TenantKeyArgs, org: &str) -> anyhow::Result<PreparedKey> {
     if let Some(path) = &k.key_pem {
         let pem = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        let kid = k.kid.as_deref().ok_or_else(|| anyhow!("--key-pem needs --kid"))?;
+        let kid = k
+            .kid
+            .as_deref()
+            .ok_or_else(|| anyhow!("--key-pem needs --kid"))?;
         return keys::import_private_key(SecretString::from(pem), kid)
             .with_context(|| format!("{}", path.display()));
     }
@@ -129,7 +132,10 @@ fn print_tenant(t: &Tenant) {
     outln!(
         "key          {}{}",
         t.key_kind,
-        t.kid.as_deref().map(|k| format!(" (kid {k})")).unwrap_or_default()
+        t.kid
+            .as_deref()
+            .map(|k| format!(" (kid {k})"))
+            .unwrap_or_default()
     );
     outln!("scopes       {}", t.scopes.join(" "));
     outln!("enabled      {}", t.enabled);
@@ -141,7 +147,9 @@ fn print_prepared(
     certificate: Option<&serde_json::Value>,
 ) -> anyhow::Result<()> {
     if let Some(jwk) = public_jwk {
-        outln!("\nUpload this public JWK to the tenant's Maskinporten client (Samarbeidsportalen → the client → Keys):");
+        outln!(
+            "\nUpload this public JWK to the tenant's Maskinporten client (Samarbeidsportalen → the client → Keys):"
+        );
         outln!("{}", serde_json::to_string_pretty(jwk)?);
     }
     if let Some(cert) = certificate {
@@ -201,9 +209,17 @@ pub(crate) async fn run(cmd: TenantsCommand) -> anyhow::Result<ExitCode> {
                     scopes,
                 })
                 .await?;
-            audit(&db, Some(tenant.id), "tenant.create", serde_json::json!({"key_kind": tenant.key_kind})).await;
+            audit(
+                &db,
+                Some(tenant.id),
+                "tenant.create",
+                serde_json::json!({"key_kind": tenant.key_kind}),
+            )
+            .await;
             if as_json {
-                json(&serde_json::json!({"tenant": tenant, "public_jwk": public_jwk, "certificate": certificate}))?;
+                json(
+                    &serde_json::json!({"tenant": tenant, "public_jwk": public_jwk, "certificate": certificate}),
+                )?;
             } else {
                 print_tenant(&tenant);
                 print_prepared(public_jwk.as_ref(), certificate.as_ref())?;
@@ -256,9 +272,17 @@ pub(crate) async fn run(cmd: TenantsCommand) -> anyhow::Result<ExitCode> {
             let public_jwk = prepared.public_jwk.clone();
             let certificate = prepared.certificate.clone();
             let t = db.set_tenant_key(id, prepared.key).await?;
-            audit(&db, Some(id), "tenant.rotate_key", serde_json::json!({"key_kind": t.key_kind})).await;
+            audit(
+                &db,
+                Some(id),
+                "tenant.rotate_key",
+                serde_json::json!({"key_kind": t.key_kind}),
+            )
+            .await;
             outln!("key of tenant {id} replaced ({}).", t.key_kind);
-            outln!("Running gateways pick it up within 10 minutes, or at once after a Maskinporten configuration error.");
+            outln!(
+                "Running gateways pick it up within 10 minutes, or at once after a Maskinporten configuration error."
+            );
             print_prepared(public_jwk.as_ref(), certificate.as_ref())?;
             db.close().await;
         }
@@ -270,7 +294,13 @@ pub(crate) async fn run(cmd: TenantsCommand) -> anyhow::Result<ExitCode> {
             db.delete_tenant(id).await.with_context(|| {
                 format!("tenant {id} still has messages, jobs or keys; disable it instead")
             })?;
-            audit(&db, None, "tenant.remove", serde_json::json!({"tenant": id})).await;
+            audit(
+                &db,
+                None,
+                "tenant.remove",
+                serde_json::json!({"tenant": id}),
+            )
+            .await;
             outln!("tenant {id} removed");
             db.close().await;
         }
@@ -289,7 +319,13 @@ async fn set_enabled(store: &StoreArgs, id: &str, enabled: bool) -> anyhow::Resu
         },
     )
     .await?;
-    audit(&db, Some(id), "tenant.update", serde_json::json!({"enabled": enabled})).await;
+    audit(
+        &db,
+        Some(id),
+        "tenant.update",
+        serde_json::json!({"enabled": enabled}),
+    )
+    .await;
     outln!(
         "tenant {id} {} (running gateways apply this within 30 seconds)",
         if enabled { "enabled" } else { "disabled" }
@@ -320,8 +356,20 @@ pub(crate) async fn api_keys(cmd: ApiKeysCommand) -> anyhow::Result<ExitCode> {
                 db.tenant(t).await?;
             }
             let (info, secret) = db.create_api_key(scope, &label).await?;
-            audit(&db, match scope { ApiKeyScope::Tenant(t) => Some(t), ApiKeyScope::Admin => None }, "api_key.create", serde_json::json!({"key": info.id, "label": info.label})).await;
-            eprintln!("API key {} ({}) created; it is shown once, store it now:", info.id, info.label);
+            audit(
+                &db,
+                match scope {
+                    ApiKeyScope::Tenant(t) => Some(t),
+                    ApiKeyScope::Admin => None,
+                },
+                "api_key.create",
+                serde_json::json!({"key": info.id, "label": info.label}),
+            )
+            .await;
+            eprintln!(
+                "API key {} ({}) created; it is shown once, store it now:",
+                info.id, info.label
+            );
             outln!("{}", secret.expose());
             db.close().await;
         }
@@ -357,7 +405,16 @@ pub(crate) async fn api_keys(cmd: ApiKeysCommand) -> anyhow::Result<ExitCode> {
                 .map_err(|_| anyhow!("{id:?} is not a key id (see `digitoll api-keys list`)"))?;
             let scope = scope_of(tenant.as_deref(), admin)?;
             db.revoke_api_key(scope, key).await?;
-            audit(&db, match scope { ApiKeyScope::Tenant(t) => Some(t), ApiKeyScope::Admin => None }, "api_key.revoke", serde_json::json!({"key": key})).await;
+            audit(
+                &db,
+                match scope {
+                    ApiKeyScope::Tenant(t) => Some(t),
+                    ApiKeyScope::Admin => None,
+                },
+                "api_key.revoke",
+                serde_json::json!({"key": key}),
+            )
+            .await;
             outln!("key {key} revoked (running gateways refuse it within 30 seconds)");
             db.close().await;
         }

@@ -112,10 +112,16 @@ pub(crate) async fn token(
             }
         }
         TokenKind::Toll => {
-            let t =
-                rt.toll.token(&request).await.map_err(|e| {
-                    ApiError::Upstream(format!("Toll token exchange: {}", e.label()))
-                })?;
+            let t = rt.toll.token(&request).await.map_err(|e| {
+                ApiError::Upstream(match e.mp_code() {
+                    Some(code) => format!(
+                        "Maskinporten {}{}",
+                        code.as_str(),
+                        code.hint().map(|h| format!(": {h}")).unwrap_or_default()
+                    ),
+                    None => format!("Toll token exchange: {}", e.label()),
+                })
+            })?;
             let remaining = t
                 .expires_at()
                 .saturating_duration_since(std::time::Instant::now())
