@@ -95,6 +95,7 @@ mod keys;
 mod maskinporten;
 mod record;
 mod registry;
+pub mod selfservice;
 mod server;
 mod state;
 pub mod toll;

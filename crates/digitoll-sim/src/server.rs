@@ -210,6 +210,7 @@ impl SimulatorBuilder {
             used_jtis: Mutex::new(Default::default()),
             token_lifetime: RwLock::new(self.token_lifetime),
             toll: TollState::new(self.toll),
+            selfservice: Default::default(),
         });
         let control = SimControl {
             state: state.clone(),
@@ -317,6 +318,7 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         .merge(maskinporten::routes())
         .merge(admin::routes())
         .merge(toll::routes())
+        .merge(crate::selfservice::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(middleware::from_fn_with_state(state.clone(), date_header))

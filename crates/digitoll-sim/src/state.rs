@@ -38,6 +38,8 @@ pub(crate) struct SimState {
     pub(crate) token_lifetime: RwLock<StdDuration>,
     /// The Toll part: tokens, settings and the message store.
     pub(crate) toll: TollState,
+    /// Digdir's self-service API: key sets as shown, upload times, propagation.
+    pub(crate) selfservice: crate::selfservice::SelfServiceState,
 }
 
 impl SimState {

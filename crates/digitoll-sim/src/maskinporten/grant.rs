@@ -400,6 +400,7 @@ pub(crate) fn select_key(
         let jwk = client
             .key(kid)
             .ok_or_else(|| MpError::client_auth("Unknown key identifier (kid) for client"))?;
+        crate::selfservice::check_key_expiry(jwk, now)?;
         let component = |name: &str| {
             jwk.get(name)
                 .and_then(Value::as_str)
