@@ -31,6 +31,26 @@ pub(crate) enum Command {
     /// Road v2 messages: submit, update, delete, and follow them to an MRN.
     #[command(subcommand)]
     Road(Box<RoadCommand>),
+    /// Air messages (same commands as `road`; scope toll:movement/air).
+    #[command(subcommand)]
+    Air(Box<RoadCommand>),
+    /// Rail messages (same commands as `road`; scope toll:movement/rail).
+    #[command(subcommand)]
+    Rail(Box<RoadCommand>),
+    /// Maritime messages (same commands as `road`; scope toll:movement/maritime).
+    #[command(subcommand)]
+    Maritime(Box<RoadCommand>),
+    /// Present goods at the border (presentation API, scope toll:movement/entry).
+    Present(Box<PresentArgs>),
+    /// Routing signals: where goods go after arrival (to entry or to control).
+    #[command(subcommand)]
+    Routing(Box<RoutingCommand>),
+    /// Arrival of an unmanned crossing, and entry status.
+    #[command(subcommand)]
+    Arrival(Box<ArrivalCommand>),
+    /// Upload supporting documents (invoices, waybills) to a declaration.
+    #[command(subcommand)]
+    Documents(Box<DocumentsCommand>),
     /// Run the whole chain on the built-in simulator: grant, Maskinporten
     /// token, Toll token, transport, master and house, MRNs, the linked tree,
     /// and entry at the border.
@@ -38,6 +58,26 @@ pub(crate) enum Command {
     /// Check Toll messages offline, with Toll's own rules and wording.
     /// Exit code 1 when any file would be rejected.
     Validate(ValidateArgs),
+    /// Run the multi-tenant gateway: REST API under /v1, outbox workers,
+    /// webhooks and Prometheus metrics, until Ctrl-C or SIGTERM.
+    Serve(Box<ServeArgs>),
+    /// Manage the gateway's tenants (customer organisations and their keys).
+    #[command(subcommand)]
+    Tenants(Box<TenantsCommand>),
+    /// Manage the gateway's API keys (tenant keys and admin keys).
+    #[command(name = "api-keys", subcommand)]
+    ApiKeys(Box<ApiKeysCommand>),
+    /// Check a Maskinporten + Toll setup step by step (configuration, key,
+    /// certificate, clock, metadata, a token per scope, Toll exchange, API
+    /// access), each with a fix. Exit 0 all good, 1 warnings, 2 failures.
+    Doctor(Box<crate::cmd::doctor::DoctorArgs>),
+    /// A guide from "we need Digitoll" to a working credentials file: scopes
+    /// for your transport modes, the steps in Altinn, Samarbeidsportalen and
+    /// Toll, the key pair, then the doctor. `--non-interactive` for scripts.
+    Onboard(Box<crate::cmd::onboard::OnboardArgs>),
+    /// Maskinporten clients through Digdir's self-service API (admin client).
+    #[command(subcommand)]
+    Clients(Box<crate::cmd::clients::ClientsCommand>),
 }
 
 #[derive(Debug, Args)]
@@ -48,6 +88,10 @@ pub(crate) struct ValidateArgs {
     /// The kind of message, when detection is not wanted.
     #[arg(long, value_enum)]
     pub(crate) kind: Option<KindArg>,
+    /// Transport mode whose rules apply. Default: from a transport's
+    /// `modeOfTransportCode`, else road.
+    #[arg(long, value_enum)]
+    pub(crate) mode: Option<ModeArg>,
     /// Validate as an update (PUT) rather than a first submission (POST).
     #[arg(long)]
     pub(crate) update: bool,
@@ -58,6 +102,25 @@ pub(crate) struct ValidateArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ModeArg {
+    Road,
+    Air,
+    Rail,
+    Maritime,
+}
+
+impl From<ModeArg> for digitoll_model::TransportMode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::Road => Self::Road,
+            ModeArg::Air => Self::Air,
+            ModeArg::Rail => Self::Rail,
+            ModeArg::Maritime => Self::Maritime,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -103,6 +166,10 @@ pub(crate) enum KeysCommand {
     /// Make an RSA key pair and the public JWK to upload to a Maskinporten
     /// client in Samarbeidsportalen. The private key is written owner-only (0600).
     Generate(KeysGenerateArgs),
+    /// Rotate a registered key without downtime: register a new key next to
+    /// the old one, wait until Maskinporten accepts it, switch the credentials
+    /// file, then remove the old key after a grace period.
+    Rotate(Box<crate::cmd::clients::KeysRotateArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -340,4 +407,300 @@ pub(crate) struct DemoArgs {
     /// Simulated Toll processing time per message, in milliseconds.
     #[arg(long, default_value_t = 300)]
     pub(crate) processing_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PresentArgs {
+    #[command(flatten)]
+    pub(crate) toll: TollArgs,
+    /// What is presented.
+    #[arg(value_enum)]
+    pub(crate) kind: PresentKindArg,
+    /// The presentation body (JSON). Without `requestId`, one is generated and
+    /// printed: re-running with the same id is safe (Toll answers "already used").
+    pub(crate) file: PathBuf,
+    /// The requestId to use (overrides the file's).
+    #[arg(long)]
+    pub(crate) request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PresentKindArg {
+    House,
+    Master,
+    Container,
+    Receptacle,
+    /// An ICS2 entry summary declaration (ENS) MRN.
+    Ens,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RoutingCommand {
+    /// Print routing signals as they come, resuming from a saved cursor so a
+    /// restart neither loses nor repeats signals.
+    Follow {
+        #[command(flatten)]
+        toll: TollArgs,
+        /// Which feed.
+        #[arg(long, value_enum, default_value_t = FeedArg::House)]
+        feed: FeedArg,
+        /// Where the cursor (the last signal read) is kept.
+        #[arg(long, value_name = "FILE", default_value = "routing-cursor.json")]
+        cursor: PathBuf,
+        /// Stop when the feed is caught up instead of polling for more.
+        #[arg(long)]
+        once: bool,
+        /// Seconds between polls once caught up.
+        #[arg(long, default_value_t = 10)]
+        interval: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FeedArg {
+    House,
+    Transport,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ArrivalCommand {
+    /// Report an arrival (needs Toll's permit for unmanned crossings) and wait for the result.
+    Submit {
+        #[command(flatten)]
+        toll: TollArgs,
+        /// The arrival body (transportMRN, timeOfArrival, customsOfficeOfArrival).
+        file: PathBuf,
+    },
+    /// Entry status of a transport in any mode.
+    Entry {
+        #[command(flatten)]
+        toll: TollArgs,
+        mrn: String,
+        #[arg(long, value_enum, default_value_t = ModeArg::Road)]
+        mode: ModeArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DocumentsCommand {
+    /// Upload a file (pdf, jpg, png, txt, docx, xlsx; at most 10 MB) to a declaration.
+    Upload {
+        #[command(flatten)]
+        toll: TollArgs,
+        /// The TVINN declaration id: <declarant number>-<ddmmyyyy>-<sequence>.
+        declaration_id: String,
+        /// The file. Its type is checked by content, not only by name.
+        file: PathBuf,
+        /// Document type: faktura/invoice, tillatelser/permits, fraktregning/freight-invoice,
+        /// opprinnelsesdokumentasjon/proof-of-origin, fraktbrev/waybill,
+        /// eksportdokumentasjon/export-documentation.
+        #[arg(long = "type", value_name = "TYPE")]
+        document_type: String,
+    },
+}
+
+/// Where the gateway's database and master key are.
+#[derive(Debug, Args)]
+pub(crate) struct StoreArgs {
+    /// Database: `sqlite://path?mode=rwc`, a file path, or `postgres://…`.
+    #[arg(
+        long,
+        env = "DIGITOLL_DATABASE_URL",
+        default_value = "sqlite://digitoll.db?mode=rwc"
+    )]
+    pub(crate) database: String,
+    /// File with the operator's master key (base64 of 32 bytes) that seals
+    /// tenant secrets. `DIGITOLL_MASTER_KEY` (the key itself) takes precedence.
+    #[arg(
+        long,
+        env = "DIGITOLL_MASTER_KEY_FILE",
+        default_value = "digitoll-master.key"
+    )]
+    pub(crate) master_key_file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+    /// Address to listen on.
+    #[arg(long, env = "DIGITOLL_LISTEN", default_value = "127.0.0.1:8080")]
+    pub(crate) listen: SocketAddr,
+    /// First run: create the master key file (mode 0600) if missing and an
+    /// admin API key, printed once.
+    #[arg(long)]
+    pub(crate) init: bool,
+    /// Worker tasks in this process (0: API only).
+    #[arg(long, env = "DIGITOLL_WORKERS", default_value_t = 4)]
+    pub(crate) workers: usize,
+    /// Name of this instance's workers (lease owner); default: host name and pid.
+    #[arg(long, env = "DIGITOLL_WORKER_NAME")]
+    pub(crate) worker_name: Option<String>,
+    /// Start the built-in simulator (Maskinporten + Toll) and point tenants
+    /// with environment `sim` at it.
+    #[arg(long)]
+    pub(crate) sim: bool,
+    /// Address of the built-in simulator (with --sim).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub(crate) sim_listen: SocketAddr,
+    /// Sustained requests per second per tenant.
+    #[arg(long, default_value_t = 50)]
+    pub(crate) rate_limit: u32,
+    /// Burst above the sustained rate per tenant.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) burst: u32,
+    /// Largest request body in bytes.
+    #[arg(long, default_value_t = 2 * 1024 * 1024)]
+    pub(crate) max_body_bytes: usize,
+    /// Store connections (PostgreSQL pool, or SQLite read pool).
+    #[arg(long, default_value_t = 8)]
+    pub(crate) db_connections: u32,
+    /// Emit logs as JSON lines.
+    #[arg(long)]
+    pub(crate) json_logs: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TenantEnvArg {
+    Prod,
+    Test,
+    Sim,
+}
+
+/// How a tenant signs grants: generated key (default), a .p12, or an existing PEM key.
+#[derive(Debug, Args)]
+pub(crate) struct TenantKeyArgs {
+    /// Import the customer's business certificate (.p12/.pfx); grants carry x5c.
+    #[arg(long, value_name = "FILE", conflicts_with = "key_pem")]
+    pub(crate) p12: Option<PathBuf>,
+    /// Password of the .p12 (prefer the environment variable).
+    #[arg(
+        long,
+        env = "DIGITOLL_P12_PASSWORD",
+        hide_env_values = true,
+        requires = "p12"
+    )]
+    pub(crate) p12_password: Option<String>,
+    /// Import an existing RSA private key (PEM) already registered under --kid.
+    #[arg(long, value_name = "FILE", requires = "kid")]
+    pub(crate) key_pem: Option<PathBuf>,
+    /// The kid the --key-pem key is registered under.
+    #[arg(long)]
+    pub(crate) kid: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TenantsCommand {
+    /// Register a tenant. Without --p12/--key-pem a key pair is generated and
+    /// its public JWK printed, to upload to the tenant's Maskinporten client.
+    Add {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Organisation number (9 digits).
+        #[arg(long)]
+        org: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Environment.
+        #[arg(long = "env", value_enum)]
+        environment: TenantEnvArg,
+        /// The Maskinporten client id.
+        #[arg(long)]
+        client_id: String,
+        /// Scopes the client holds (repeat).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Custom Maskinporten issuer (a sim tenant's simulator URL unless `serve --sim`).
+        #[arg(long)]
+        issuer_url: Option<String>,
+        #[command(flatten)]
+        key: TenantKeyArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tenants.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one tenant (never its secrets).
+    Show {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Tenant id.
+        id: String,
+    },
+    /// Replace a tenant's key: a new generated pair (default) or a renewed certificate.
+    RotateKey {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Tenant id.
+        id: String,
+        #[command(flatten)]
+        key: TenantKeyArgs,
+    },
+    /// Disable a tenant: its API keys answer 403 and its jobs stop.
+    Disable {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Tenant id.
+        id: String,
+    },
+    /// Enable a disabled tenant again.
+    Enable {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Tenant id.
+        id: String,
+    },
+    /// Remove a tenant that has no messages, jobs or keys left.
+    Remove {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Tenant id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ApiKeysCommand {
+    /// Create an API key for a tenant (or --admin) and print it once.
+    Create {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The tenant the key acts for.
+        #[arg(long, required_unless_present = "admin", conflicts_with = "admin")]
+        tenant: Option<String>,
+        /// An operator key for /v1/admin.
+        #[arg(long)]
+        admin: bool,
+        /// A label to tell keys apart.
+        #[arg(long, default_value = "default")]
+        label: String,
+    },
+    /// List keys (prefixes and labels; the keys themselves are not stored).
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, required_unless_present = "admin", conflicts_with = "admin")]
+        tenant: Option<String>,
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Revoke a key by its id.
+    Revoke {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The key's id (from `api-keys list`).
+        id: String,
+        #[arg(long, required_unless_present = "admin", conflicts_with = "admin")]
+        tenant: Option<String>,
+        #[arg(long)]
+        admin: bool,
+    },
 }

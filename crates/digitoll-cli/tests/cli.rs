@@ -499,34 +499,25 @@ fn demo_json_prints_three_mrns_the_linked_tree_and_entry() {
     );
     assert_eq!(v["entry"]["validEntry"], true);
     assert_eq!(v["entry"]["mrn"], mrns["transport"]);
+    let routing = v["routing"].as_array().unwrap();
+    assert_eq!(
+        routing.len(),
+        1,
+        "one signal for the one house sent: {routing:?}"
+    );
+    assert_eq!(
+        routing[0]["transportDocumentHouseLevel"]["referenceNumber"],
+        "HWB-2026-0001"
+    );
+    let signal = routing[0]["routingResult"]["routing"].as_str().unwrap();
+    assert!(["TO_ENTRY", "TO_CONTROL"].contains(&signal), "{signal}");
 }
 
 /// Example file, dated now like the demo does (so auto-cancellation and
 /// arrival rules see a truck due in two hours).
 fn dated_example(dir: &Path, name: &str) -> String {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../examples/road")
-            .join(name),
-    )
-    .unwrap();
-    let mut v: Value = serde_json::from_str(&text).unwrap();
-    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    let now = OffsetDateTime::now_utc();
-    let arrival = (now + Duration::hours(2)).format(&fmt).unwrap();
-    let obj = v.as_object_mut().unwrap();
-    obj.insert("documentIssueDate".into(), now.format(&fmt).unwrap().into());
-    for k in [
-        "scheduledDateAndTimeOfArrival",
-        "estimatedDateAndTimeOfArrival",
-    ] {
-        if obj.contains_key(k) {
-            obj.insert(k.into(), arrival.clone().into());
-        }
-    }
-    let path = dir.join(name);
-    std::fs::write(&path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
-    s(&path)
+    let road = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/road");
+    dated_example_in(&road, dir, name)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -721,4 +712,215 @@ async fn road_submit_refuses_every_invalid_example_before_sending() {
         .count();
     assert_eq!(posts, 0, "nothing reached Toll");
     sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn border_commands_present_follow_routing_and_upload_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Simulator::builder()
+        .processing_delay(std::time::Duration::from_millis(20))
+        .write_demo_credentials(dir.path())
+        .start()
+        .await
+        .unwrap();
+    let creds = s(&dir.path().join("demo-client.json"));
+    let with_creds = |args: &[&str]| {
+        let mut v: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        v.extend(["--credentials".to_owned(), creds.clone()]);
+        v
+    };
+
+    // A transport with a master and a house, then the border crossing.
+    let mut mrns = Vec::new();
+    for name in [
+        "valid-transport.json",
+        "valid-master.json",
+        "valid-house-import-cude.json",
+    ] {
+        let file = dated_example(dir.path(), name);
+        let out = digitoll_async(with_creds(&["road", "submit", &file, "--json"])).await;
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        mrns.push(stdout_json(&out)["mrn"].as_str().unwrap().to_owned());
+    }
+    sim.control().simulate_arrival(&mrns[0], "NO371001");
+
+    // routing follow --once prints the signal and saves the cursor; a second
+    // run resumes after it and prints nothing new.
+    let cursor = s(&dir.path().join("cursor.json"));
+    let follow = || with_creds(&["routing", "follow", "--once", "--cursor", &cursor, "--json"]);
+    let out = digitoll_async(follow()).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(
+        lines[0]["transportDocumentHouseLevel"]["referenceNumber"],
+        "HWB-2026-0001"
+    );
+    let out = digitoll_async(follow()).await;
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty(), "nothing repeated after a restart");
+
+    // Entry status through the arrival API's query, for the road mode.
+    let out = digitoll_async(with_creds(&["arrival", "entry", &mrns[0], "--json"])).await;
+    assert_eq!(stdout_json(&out)["validEntry"], true);
+
+    // Presentation with a fixed requestId is idempotent: the second run is
+    // recognised as already presented.
+    let examples_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/presentation");
+    let mut body: Value = serde_json::from_str(
+        &std::fs::read_to_string(examples_dir.join("house-consignment.json")).unwrap(),
+    )
+    .unwrap();
+    body["transportMRN"] = mrns[0].clone().into();
+    let pres = dir.path().join("present.json");
+    std::fs::write(&pres, body.to_string()).unwrap();
+    let present = || with_creds(&["present", "house", &s(&pres), "--json"]);
+    let out = digitoll_async(present()).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout_json(&out)["alreadyPresented"], false);
+    let out = digitoll_async(present()).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout_json(&out)["alreadyPresented"], true);
+
+    // Document upload: a text invoice goes through; a PNG named .pdf, an empty
+    // file and an 11 MB file are refused before anything is sent.
+    let declaration = "123456789-10082022-1";
+    let invoice = dir.path().join("invoice.txt");
+    std::fs::write(&invoice, "Faktura 2026-17\nBeløp: 1200 NOK\n").unwrap();
+    let out = digitoll_async(with_creds(&[
+        "documents",
+        "upload",
+        declaration,
+        &s(&invoice),
+        "--type",
+        "invoice",
+        "--json",
+    ]))
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout_json(&out)["documentType"], "faktura");
+    assert_eq!(sim.control().uploaded_documents().len(), 1);
+
+    let disguised = dir.path().join("scan.pdf");
+    std::fs::write(&disguised, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
+    let empty = dir.path().join("empty.pdf");
+    std::fs::write(&empty, b"").unwrap();
+    let big = dir.path().join("big.txt");
+    std::fs::write(&big, vec![b'a'; 11 * 1024 * 1024]).unwrap();
+    for (file, expect) in [(&disguised, "png"), (&empty, "empty"), (&big, "10")] {
+        let out = digitoll_async(with_creds(&[
+            "documents",
+            "upload",
+            declaration,
+            &s(file),
+            "--type",
+            "faktura",
+        ]))
+        .await;
+        assert_eq!(out.status.code(), Some(2), "{}", file.display());
+        let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
+        assert!(err.contains(expect), "{}: {err}", file.display());
+    }
+    assert_eq!(
+        sim.control().uploaded_documents().len(),
+        1,
+        "nothing more was sent"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn air_rail_and_maritime_share_the_movement_commands_with_their_own_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Simulator::builder()
+        .processing_delay(std::time::Duration::from_millis(20))
+        .write_demo_credentials(dir.path())
+        .start()
+        .await
+        .unwrap();
+    let creds = s(&dir.path().join("demo-client.json"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    for mode in ["air", "rail", "maritime"] {
+        let mode_dir = root.join(mode);
+        std::fs::create_dir_all(dir.path().join(mode)).unwrap();
+        let valid = dated_example_in(&mode_dir, &dir.path().join(mode), "valid-transport.json");
+        let out = digitoll_async(vec![
+            mode.into(),
+            "submit".into(),
+            "--credentials".into(),
+            creds.clone(),
+            valid,
+            "--json".into(),
+        ])
+        .await;
+        assert!(
+            out.status.success(),
+            "{mode}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mrn = stdout_json(&out)["mrn"].as_str().unwrap().to_owned();
+        assert!(
+            sim.control().toll_message(&mrn).is_some(),
+            "{mode}: stored at the simulator"
+        );
+
+        // Every invalid example of the mode is refused by `validate --mode`.
+        for entry in std::fs::read_dir(&mode_dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let out = digitoll(&["validate", "--mode", mode, &s(&path)]);
+            let expected = if name.starts_with("invalid-") { 1 } else { 0 };
+            assert_eq!(
+                out.status.code(),
+                Some(expected),
+                "{mode}/{name}: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+    }
+    sim.shutdown().await;
+}
+
+fn dated_example_in(src_dir: &Path, out_dir: &Path, name: &str) -> String {
+    let mut v: Value =
+        serde_json::from_str(&std::fs::read_to_string(src_dir.join(name)).unwrap()).unwrap();
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    let now = OffsetDateTime::now_utc();
+    let arrival = (now + Duration::hours(2)).format(&fmt).unwrap();
+    let obj = v.as_object_mut().unwrap();
+    obj.insert("documentIssueDate".into(), now.format(&fmt).unwrap().into());
+    for k in [
+        "scheduledDateAndTimeOfArrival",
+        "estimatedDateAndTimeOfArrival",
+    ] {
+        if obj.contains_key(k) {
+            obj.insert(k.into(), arrival.clone().into());
+        }
+    }
+    let path = out_dir.join(name);
+    std::fs::write(&path, v.to_string()).unwrap();
+    s(&path)
 }

@@ -5,8 +5,8 @@
 //! simulator: sign a JWT grant with a registered key, get a Maskinporten
 //! token, exchange it for a Toll token, submit a transport with a master and a
 //! house consignment (example messages from `examples/road/`, dated now), wait
-//! for their MRNs, show the linked tree, let the truck arrive at the border
-//! and read the entry status.
+//! for their MRNs, show the linked tree, let the truck arrive at the border,
+//! read the routing signal (to entry or to control) and the entry status.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow};
 use digitoll_client::{
-    DocumentKind, Mode, MovementClient, PollConfig, Submission, TollEnvironment, TollTokenProvider,
+    DocumentKind, Mode, MovementClient, PollConfig, RoutingClient, RoutingFeed, Submission,
+    TollEnvironment, TollTokenProvider,
 };
 use digitoll_model::responses::ValidationStatus;
 use digitoll_model::{Mrn, TollInstant};
@@ -85,6 +86,7 @@ pub(crate) async fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             .context("Maskinporten client")?,
     );
     let request = TokenRequest::for_scopes([ROAD_SCOPE]).context("token request")?;
+    let entry_tokens_for = maskinporten.clone();
     let token = maskinporten
         .token(&request)
         .await
@@ -101,7 +103,8 @@ pub(crate) async fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
 
     // 3. The Toll token exchange, through the road client.
     let toll_env = TollEnvironment::custom(sim.base_url().as_str()).context("Toll base URL")?;
-    let tokens = TollTokenProvider::new(maskinporten.clone(), toll_env);
+    let tokens = TollTokenProvider::new(maskinporten.clone(), toll_env.clone());
+    let entry_tokens = TollTokenProvider::new(entry_tokens_for, toll_env);
     let toll_token = tokens
         .token(&request)
         .await
@@ -189,9 +192,36 @@ pub(crate) async fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         print_tree(&transport_mrn, &tree);
     }
 
-    // 7. The truck reaches the border.
+    // 7. The truck reaches the border: Toll presents the goods and routes
+    // each house to entry or to control; the routing feed says which.
     sim.control()
         .simulate_arrival(transport_mrn.as_ref(), BORDER_OFFICE);
+    let routing = RoutingClient::new(entry_tokens.clone()).context("routing client")?;
+    let signals = routing
+        .page(RoutingFeed::HouseConsignment, None)
+        .await
+        .context("routing feed")?;
+    for signal in &signals {
+        let house = signal
+            .transport_document_house_level
+            .as_ref()
+            .and_then(|d| d.reference_number.clone())
+            .unwrap_or_default();
+        let location = signal
+            .routing_result
+            .routing_control_location
+            .as_ref()
+            .map(|l| format!(" ({l})"))
+            .unwrap_or_default();
+        p.step(
+            "routing",
+            format!(
+                "routing signal for house {house}: {}{location}",
+                signal.routing_result.routing
+            ),
+            serde_json::to_value(signal)?,
+        );
+    }
     let entry = road
         .entry_status(&transport_mrn)
         .await
@@ -219,12 +249,13 @@ pub(crate) async fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
                 "house": mrns[2].1.to_string(),
             },
             "tree": tree,
+            "routing": signals,
             "entry": entry,
             "steps": p.steps,
         }))?;
     } else {
         outln!(
-            "Done: three MRNs, linked, and entry granted. Run `digitoll sim` to try your own messages."
+            "Done: three MRNs, linked, routed, and entry granted. Run `digitoll sim` to try your own messages."
         );
     }
     Ok(if entry.valid_entry {

@@ -1,4 +1,6 @@
-//! `digitoll road …`: submit, update, delete and follow road v2 messages.
+//! `digitoll road|air|rail|maritime …`: submit, update, delete and follow
+//! movement messages. The four modes share one implementation; the client's
+//! `Mode` holds what differs (base paths, scope, validation rules).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -39,14 +41,20 @@ pub(crate) fn toll_environment(
     })
 }
 
-/// A road client for the identity and Toll environment in `args`.
-pub(crate) fn road_client(args: &TollArgs) -> anyhow::Result<MovementClient> {
+/// The Toll token provider for `args`, and whether the Toll environment is
+/// a test one (playground fixture rules apply).
+pub(crate) fn toll_tokens(args: &TollArgs) -> anyhow::Result<(TollTokenProvider, bool)> {
     let identity = Identity::from_args(&args.identity)?;
     let env = toll_environment(args.toll.as_deref(), &identity.env)?;
     let playground = !matches!(env, TollEnvironment::Prod);
     let maskinporten = Arc::new(identity.client()?);
-    let tokens = TollTokenProvider::new(maskinporten, env);
-    MovementClient::builder(Mode::Road, tokens)
+    Ok((TollTokenProvider::new(maskinporten, env), playground))
+}
+
+/// A movement client for `mode`, the identity and the Toll environment in `args`.
+pub(crate) fn movement_client(mode: Mode, args: &TollArgs) -> anyhow::Result<MovementClient> {
+    let (tokens, playground) = toll_tokens(args)?;
+    MovementClient::builder(mode, tokens)
         .validate_before_send(!args.no_local_validation)
         .playground_rules(playground)
         .poll(PollConfig {
@@ -54,10 +62,11 @@ pub(crate) fn road_client(args: &TollArgs) -> anyhow::Result<MovementClient> {
             ..PollConfig::default()
         })
         .build()
-        .context("cannot build the road client")
+        .with_context(|| format!("cannot build the {} client", mode.as_str()))
 }
 
-pub(crate) async fn run(cmd: RoadCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(mode: Mode, cmd: RoadCommand) -> anyhow::Result<ExitCode> {
+    let client_for = |toll: &TollArgs| movement_client(mode, toll);
     match cmd {
         RoadCommand::Submit {
             toll,
@@ -66,7 +75,7 @@ pub(crate) async fn run(cmd: RoadCommand) -> anyhow::Result<ExitCode> {
             no_wait,
         } => {
             let (kind, body) = read_message(&file, kind.map(Into::into))?;
-            let client = road_client(&toll)?;
+            let client = client_for(&toll)?;
             if no_wait {
                 return match client.submit_raw(kind, &body).await {
                     Ok(sub) => print_submission(kind, &sub, toll.json),
@@ -86,7 +95,7 @@ pub(crate) async fn run(cmd: RoadCommand) -> anyhow::Result<ExitCode> {
         } => {
             let mrn = parse_mrn(&mrn)?;
             let (kind, body) = read_message(&file, kind.map(Into::into))?;
-            let client = road_client(&toll)?;
+            let client = client_for(&toll)?;
             let result = match client.update_raw(kind, &mrn, &body).await {
                 Ok(rid) => client.wait_for_validation(kind, &rid).await,
                 Err(e) => Err(e),
@@ -99,7 +108,7 @@ pub(crate) async fn run(cmd: RoadCommand) -> anyhow::Result<ExitCode> {
         RoadCommand::Delete { toll, mrn, kind } => {
             let mrn = parse_mrn(&mrn)?;
             let kind = DocumentKind::from(kind);
-            let client = road_client(&toll)?;
+            let client = client_for(&toll)?;
             let body = DeleteBody {
                 document_issue_date: Some(TollInstant::from_offset_date_time(
                     time::OffsetDateTime::now_utc(),
@@ -125,7 +134,7 @@ pub(crate) async fn run(cmd: RoadCommand) -> anyhow::Result<ExitCode> {
                 .parse()
                 .with_context(|| format!("request id {request_id:?}"))?;
             let kind = DocumentKind::from(kind);
-            let client = road_client(&toll)?;
+            let client = client_for(&toll)?;
             match client.validation_status(kind, &rid).await {
                 Ok(Some(status)) => print_status(kind, &status, toll.json),
                 Ok(None) => {
@@ -143,7 +152,7 @@ pub(crate) async fn run(cmd: RoadCommand) -> anyhow::Result<ExitCode> {
         }
         RoadCommand::Tree { toll, mrn, kind } => {
             let mrn = parse_mrn(&mrn)?;
-            let client = road_client(&toll)?;
+            let client = client_for(&toll)?;
             let tree = match kind.into() {
                 DocumentKind::MasterConsignment => {
                     client.master_status_with_descendants(&mrn).await
@@ -167,7 +176,7 @@ pub(crate) async fn run(cmd: RoadCommand) -> anyhow::Result<ExitCode> {
         }
         RoadCommand::Entry { toll, mrn } => {
             let mrn = parse_mrn(&mrn)?;
-            let client = road_client(&toll)?;
+            let client = client_for(&toll)?;
             match client.entry_status(&mrn).await {
                 Ok(entry) => {
                     if toll.json {
@@ -189,13 +198,16 @@ pub(crate) async fn run(cmd: RoadCommand) -> anyhow::Result<ExitCode> {
             }
         }
         RoadCommand::TestAuth { toll } => {
-            let client = road_client(&toll)?;
+            let client = client_for(&toll)?;
             match client.test_auth().await {
                 Ok(()) => {
                     if toll.json {
                         output::json(&json!({ "ok": true }))?;
                     } else {
-                        outln!("test-auth OK: the credentials reach Toll's road API");
+                        outln!(
+                            "test-auth OK: the credentials reach Toll's {} API",
+                            mode.as_str()
+                        );
                     }
                     Ok(ExitCode::SUCCESS)
                 }

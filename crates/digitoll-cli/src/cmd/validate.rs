@@ -4,7 +4,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use digitoll_model::{
-    MessageKind, Outcome, PlaygroundFixtures, ValidationContext, ValidationReport, validate_json,
+    MessageKind, Outcome, PlaygroundFixtures, TransportMode, ValidationContext, ValidationReport,
+    validate_json_for,
 };
 use serde_json::json;
 
@@ -13,6 +14,8 @@ use crate::output::{self, outln};
 
 /// The verdict on one file.
 pub(crate) struct Checked {
+    /// Whose rules were applied.
+    pub(crate) mode: TransportMode,
     pub(crate) kind: Option<MessageKind>,
     /// `Err` when the file could not be read or is not a JSON object.
     pub(crate) report: Result<ValidationReport, String>,
@@ -37,6 +40,7 @@ pub(crate) fn context(update: bool, production: bool) -> ValidationContext {
 /// Reads, detects and validates one file.
 pub(crate) fn check_file(
     path: &Path,
+    mode: Option<TransportMode>,
     kind: Option<MessageKind>,
     ctx: &ValidationContext,
 ) -> Checked {
@@ -44,40 +48,60 @@ pub(crate) fn check_file(
         Ok(t) => t,
         Err(e) => {
             return Checked {
+                mode: mode.unwrap_or(TransportMode::Road),
                 kind,
                 report: Err(format!("cannot read {}: {e}", path.display())),
             };
         }
     };
-    check_text(&text, kind, ctx)
+    check_text(&text, mode, kind, ctx)
 }
 
 pub(crate) fn check_text(
     text: &str,
+    mode: Option<TransportMode>,
     kind: Option<MessageKind>,
     ctx: &ValidationContext,
 ) -> Checked {
-    let kind = kind.or_else(|| {
-        serde_json::from_str::<serde_json::Value>(text)
-            .ok()
-            .and_then(|v| MessageKind::detect(&v))
-    });
+    let parsed = serde_json::from_str::<serde_json::Value>(text).ok();
+    let kind = kind.or_else(|| parsed.as_ref().and_then(MessageKind::detect));
+    // A transport says which mode it is; masters and houses are the same in every mode.
+    let mode = mode
+        .or_else(|| {
+            parsed
+                .as_ref()?
+                .pointer("/activeBorderTransportMeans/modeOfTransportCode")?
+                .as_str()
+                .and_then(TransportMode::from_cl018_code)
+        })
+        .unwrap_or(TransportMode::Road);
     let Some(kind) = kind else {
         let reason = match serde_json::from_str::<serde_json::Value>(text) {
             Err(e) => format!("not JSON: {e}"),
             Ok(_) => "cannot tell which message this is (transport, master, house, relation or delete): pass --kind".to_owned(),
         };
         return Checked {
+            mode,
             kind: None,
             report: Err(reason),
         };
     };
-    let report = validate_json(kind, text, ctx)
+    let report = validate_json_for(mode, kind, text, ctx)
         .map(|(_, report)| report)
         .map_err(|e| e.to_string());
     Checked {
+        mode,
         kind: Some(kind),
         report,
+    }
+}
+
+pub(crate) fn mode_name(mode: TransportMode) -> &'static str {
+    match mode {
+        TransportMode::Road => "road",
+        TransportMode::Air => "air",
+        TransportMode::Rail => "rail",
+        TransportMode::Maritime => "maritime",
     }
 }
 
@@ -101,7 +125,7 @@ pub(crate) fn print_report(label: &str, checked: &Checked) {
             return;
         }
     };
-    let kind = kind_name(checked.kind);
+    let kind = format!("{} {}", mode_name(checked.mode), kind_name(checked.kind));
     match report.outcome() {
         Outcome::Accepted { incomplete } if incomplete.is_empty() => {
             outln!("✓ {label}: valid {kind}");
@@ -152,10 +176,11 @@ pub(crate) fn report_json(label: &str, checked: &Checked) -> serde_json::Value {
 pub(crate) fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     let ctx = context(args.update, args.production);
     let kind = args.kind.map(MessageKind::from);
+    let mode = args.mode.map(TransportMode::from);
     let results: Vec<(String, Checked)> = args
         .files
         .iter()
-        .map(|f| (f.display().to_string(), check_file(f, kind, &ctx)))
+        .map(|f| (f.display().to_string(), check_file(f, mode, kind, &ctx)))
         .collect();
     if args.json {
         output::json(
