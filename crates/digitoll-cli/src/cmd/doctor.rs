@@ -200,10 +200,11 @@ fn mark(status: Status) -> &'static str {
 pub(crate) fn render(report: &Report) {
     for c in &report.checks {
         outln!("{} {:<46} {}", mark(c.status), c.title, c.detail);
-        if let Some(fix) = &c.fix {
-            if c.status != Status::Pass && c.status != Status::Skip {
-                outln!("    fix: {fix}");
-            }
+        if let Some(fix) = &c.fix
+            && c.status != Status::Pass
+            && c.status != Status::Skip
+        {
+            outln!("    fix: {fix}");
         }
     }
     outln!();
