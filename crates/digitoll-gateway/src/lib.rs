@@ -39,6 +39,7 @@ pub mod keys;
 mod message;
 mod runtime;
 mod state;
+pub mod web;
 pub mod webhook;
 mod worker;
 

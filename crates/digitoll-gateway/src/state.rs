@@ -58,6 +58,7 @@ struct Inner {
     metrics: Option<PrometheusHandle>,
     http: reqwest::Client,
     draining: AtomicBool,
+    web: crate::web::WebState,
 }
 
 impl std::fmt::Debug for GatewayState {
@@ -91,6 +92,7 @@ impl GatewayState {
                 metrics,
                 http,
                 draining: AtomicBool::new(false),
+                web: crate::web::WebState::default(),
             }),
         }
     }
@@ -125,6 +127,11 @@ impl GatewayState {
 
     pub(crate) fn http(&self) -> &reqwest::Client {
         &self.inner.http
+    }
+
+    /// The dashboard's sessions and settings (`/ui`).
+    pub fn web(&self) -> &crate::web::WebState {
+        &self.inner.web
     }
 
     /// Marks the gateway as shutting down: `/readyz` answers 503 so load

@@ -156,7 +156,7 @@ fn validation_context(playground: bool, first: bool) -> ValidationContext {
 }
 
 /// Runs Toll's rules locally; 422 with Toll's lists when it would be refused.
-fn validate(
+pub(crate) fn validate(
     mode: ApiMode,
     kind: MessageKind,
     body: &Value,
@@ -207,7 +207,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     }
 }
 
-async fn playground(state: &GatewayState, tenant: TenantId) -> Result<bool, ApiError> {
+pub(crate) async fn playground(state: &GatewayState, tenant: TenantId) -> Result<bool, ApiError> {
     let t = state.store().tenant(tenant).await?;
     Ok(matches!(
         t.environment,
