@@ -78,6 +78,10 @@ pub(crate) enum Command {
     /// Maskinporten clients through Digdir's self-service API (admin client).
     #[command(subcommand)]
     Clients(Box<crate::cmd::clients::ClientsCommand>),
+    /// Load-test a gateway over loopback HTTP (a running one, or one started
+    /// in this process with the simulator) and print a JSON report:
+    /// requests per second, latency percentiles, time to MRN, memory.
+    Bench(Box<crate::cmd::bench::BenchArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -555,6 +559,11 @@ pub(crate) struct ServeArgs {
     /// Store connections (PostgreSQL pool, or SQLite read pool).
     #[arg(long, default_value_t = 8)]
     pub(crate) db_connections: u32,
+    /// Lease of a claimed job in seconds: after a crash, the jobs this
+    /// instance held are taken over by a running instance (or this one after
+    /// a restart) once their lease has run out.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) job_lease_secs: u64,
     /// Emit logs as JSON lines.
     #[arg(long)]
     pub(crate) json_logs: bool,

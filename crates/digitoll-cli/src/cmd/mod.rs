@@ -1,5 +1,6 @@
 //! One module per command. Each returns the process exit code.
 
+pub(crate) mod bench;
 mod cert;
 pub(crate) mod clients;
 mod demo;
@@ -41,5 +42,6 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => doctor::run(*args).await,
         Command::Onboard(args) => onboard::run(*args).await,
         Command::Clients(cmd) => clients::run(*cmd).await,
+        Command::Bench(args) => bench::run(*args).await,
     }
 }

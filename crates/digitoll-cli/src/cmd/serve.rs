@@ -68,6 +68,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         workers: WorkerConfig {
             workers: args.workers,
             name: worker_name,
+            lease: Duration::from_secs(args.job_lease_secs),
             ..WorkerConfig::default()
         },
         ..GatewayConfig::default()
