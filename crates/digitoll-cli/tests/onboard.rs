@@ -148,6 +148,15 @@ async fn scripted_onboarding_from_an_empty_folder_to_an_accepted_road_message() 
     assert_eq!(creds["issuer"], sim.issuer());
     assert_eq!(creds["scopes"], json!([ROAD]));
     assert_eq!(creds["key_file"], "maskinporten.key.pem");
+    // The self-service API told when the key expires; the doctor reads it.
+    let exp = OffsetDateTime::parse(
+        creds["key_expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_eq!((exp - OffsetDateTime::now_utc()).whole_days(), 364);
+    assert!(t.contains("Registered key not expired"), "{t}");
+    assert!(t.contains("(364 days left)"), "{t}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -579,6 +588,7 @@ async fn interactive_onboarding_in_a_terminal() {
         step(&mut p, seen, "presentation API", "n");
         step(&mut p, seen, "routing API", "n");
         step(&mut p, seen, "supporting documents", "n");
+        step(&mut p, seen, "Business certificate (.p12)", "");
         // The key was generated: register the client as Samarbeidsportalen would.
         let found = p.expect("Client id from Samarbeidsportalen").unwrap();
         seen.push_str(&String::from_utf8_lossy(found.before()));

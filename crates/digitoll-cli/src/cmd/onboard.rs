@@ -510,9 +510,20 @@ pub(crate) async fn run(args: OnboardArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let out = &args.out;
-    if a.p12.is_none() && p.interactive && foreign {
-        let path = p.ask("Path to your eSeal (.p12/.pfx)", "--p12", None)?;
-        a.p12 = Some(PathBuf::from(path));
+    if a.p12.is_none() && p.interactive {
+        if foreign {
+            let path = p.ask("Path to your eSeal (.p12/.pfx)", "--p12", None)?;
+            a.p12 = Some(PathBuf::from(path));
+        } else {
+            let path = p.ask(
+                "Business certificate (.p12) to sign with instead of a new key (empty: generate a key pair)",
+                "--p12",
+                Some(""),
+            )?;
+            if !path.is_empty() {
+                a.p12 = Some(PathBuf::from(path));
+            }
+        }
     }
     let key = match &a.p12 {
         Some(p12) => KeyChoice::Certificate { p12: p12.clone() },
@@ -563,6 +574,7 @@ pub(crate) async fn run(args: OnboardArgs) -> anyhow::Result<ExitCode> {
         None if env_name == "prod" => maskinporten::Environment::Prod,
         None => maskinporten::Environment::Test,
     };
+    let mut key_expires_at = None;
     if a.client_id.is_none()
         && let Some(admin_path) = &a.admin_credentials
         && !foreign
@@ -587,10 +599,16 @@ pub(crate) async fn run(args: OnboardArgs) -> anyhow::Result<ExitCode> {
             ))
             .await
             .context("creating the client through the self-service API")?;
-        if let KeyChoice::Generated { jwk, .. } = &key {
-            api.add_key(&created.client_id, jwk.clone().try_into()?)
+        if let KeyChoice::Generated { jwk, kid, .. } = &key {
+            let keys = api
+                .add_key(&created.client_id, jwk.clone().try_into()?)
                 .await
                 .context("uploading the public key through the self-service API")?;
+            // The API says when the key expires (a year after upload): the doctor warns ahead.
+            key_expires_at = keys
+                .iter()
+                .find(|k| &k.kid == kid)
+                .and_then(maskinporten::selfservice::Jwk::expires_at);
         }
         outln!();
         outln!(
@@ -661,6 +679,9 @@ pub(crate) async fn run(args: OnboardArgs) -> anyhow::Result<ExitCode> {
             creds["key_file"] = json!(key_file);
             creds["key_created_at"] =
                 json!(crate::output::instant(time::OffsetDateTime::now_utc()));
+            if let Some(exp) = key_expires_at {
+                creds["key_expires_at"] = json!(crate::output::instant(exp));
+            }
         }
         KeyChoice::Certificate { p12 } => {
             let abs = std::fs::canonicalize(p12).unwrap_or_else(|_| p12.clone());
