@@ -37,6 +37,7 @@ mod auth;
 mod error;
 pub mod keys;
 mod message;
+mod routing_worker;
 mod runtime;
 mod state;
 pub mod web;

@@ -28,6 +28,10 @@ pub struct GatewayConfig {
     pub runtime: RuntimeOptions,
     /// Background workers.
     pub workers: WorkerConfig,
+    /// How often the routing follower reads each tenant's routing feeds
+    /// (tenants with `toll:movement/entry`; default 30 s). `None` switches the
+    /// follower off in this process (e.g. all but one of several instances).
+    pub routing_interval: Option<Duration>,
 }
 
 impl Default for GatewayConfig {
@@ -39,6 +43,7 @@ impl Default for GatewayConfig {
             auth_cache_ttl: Duration::from_secs(30),
             runtime: RuntimeOptions::default(),
             workers: WorkerConfig::default(),
+            routing_interval: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -59,6 +64,7 @@ struct Inner {
     http: reqwest::Client,
     draining: AtomicBool,
     web: crate::web::WebState,
+    routing: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for GatewayState {
@@ -93,6 +99,7 @@ impl GatewayState {
                 http,
                 draining: AtomicBool::new(false),
                 web: crate::web::WebState::default(),
+                routing: tokio::sync::Mutex::new(()),
             }),
         }
     }
@@ -132,6 +139,11 @@ impl GatewayState {
     /// The dashboard's sessions and settings (`/ui`).
     pub fn web(&self) -> &crate::web::WebState {
         &self.inner.web
+    }
+
+    /// Serialises routing-feed reads in this process.
+    pub(crate) fn routing_lock(&self) -> &tokio::sync::Mutex<()> {
+        &self.inner.routing
     }
 
     /// Marks the gateway as shutting down: `/readyz` answers 503 so load

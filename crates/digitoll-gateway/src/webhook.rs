@@ -25,6 +25,7 @@ pub const EVENTS: &[&str] = &[
     "message.failed",
     "message.dead",
     "message.needs_attention",
+    "routing_signal",
 ];
 
 /// The header value for `body` sent at `timestamp` (unix seconds).

@@ -88,6 +88,10 @@ pub async fn run_workers(state: GatewayState, shutdown: watch::Receiver<bool>) {
             shutdown.clone(),
         )));
     }
+    handles.push(tokio::spawn(crate::routing_worker::run(
+        state.clone(),
+        shutdown.clone(),
+    )));
     for h in handles {
         if let Err(e) = h.await {
             tracing::error!(error = %e, "worker task panicked");

@@ -1164,6 +1164,184 @@ fn openapi_file_is_current() {
     );
 }
 
+/// Waits until the tenant's routing signals (through the API) satisfy `ok`.
+async fn signals_until(
+    env: &Env,
+    t: &Tenant,
+    ok: impl Fn(&[Value]) -> bool,
+    within: Duration,
+) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let (status, list) = env
+            .call(&t.key, "GET", "/v1/routing-signals?limit=1000", None)
+            .await;
+        assert_eq!(status, 200, "{list}");
+        let list = list.as_array().expect("list").clone();
+        if ok(&list) {
+            return list;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "routing signals not as expected: {list:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn routing_follower_stores_signals_once_and_signs_webhooks(b: Backend) {
+    let mut env = Env::start_with(b, |c| GatewayConfig {
+        routing_interval: Some(Duration::from_millis(100)),
+        ..c
+    })
+    .await;
+    let t = env.tenant("310000000", "client-routing").await;
+    let other = env.tenant("311000004", "client-routing-b").await;
+    let (hook_url, got) = receiver().await;
+    let (status, hook) = env
+        .call(
+            &t.key,
+            "POST",
+            "/v1/webhooks",
+            Some(json!({"url": hook_url, "events": ["routing_signal"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{hook}");
+    let secret = hook["secret"].as_str().expect("secret").to_owned();
+
+    let mut ids = Vec::new();
+    for (kind, text) in [
+        ("transport", TRANSPORT),
+        ("master", MASTER),
+        ("house", HOUSE),
+    ] {
+        let m = env.submit(&t, kind, &dated(text, "-rt")).await;
+        ids.push(m["id"].as_str().expect("id").to_owned());
+    }
+    let mut mrns = Vec::new();
+    for id in &ids {
+        let m = env.settled(&t, id, Duration::from_secs(30)).await;
+        assert_eq!(m["state"], "accepted", "{m}");
+        mrns.push(m["mrn"].as_str().expect("mrn").to_owned());
+    }
+    let house = env.message(&t, &ids[2]).await;
+    let house_number = house["document_number"]
+        .as_str()
+        .expect("number")
+        .to_owned();
+
+    let crossing = env.sim.control().simulate_arrival(&mrns[0], "NO371001");
+    let expected = crossing.house_signals.len() + 1;
+    assert!(!crossing.house_signals.is_empty(), "{crossing:?}");
+    let list = signals_until(&env, &t, |l| l.len() >= expected, Duration::from_secs(30)).await;
+    assert_eq!(list.len(), expected, "{list:?}");
+    assert!(
+        list.iter()
+            .any(|s| s["feed"] == "transport" && s["reference"] == mrns[0].as_str()),
+        "transport signal: {list:?}"
+    );
+    assert!(
+        list.iter().any(|s| s["feed"] == "house-consignment"
+            && s["reference"]
+                .as_str()
+                .is_some_and(|r| r.starts_with(&house_number))),
+        "house signal: {list:?}"
+    );
+    // Another tenant sees none of them.
+    let (_, theirs) = env
+        .call(&other.key, "GET", "/v1/routing-signals", None)
+        .await;
+    assert_eq!(theirs, json!([]));
+
+    // One signed `routing_signal` webhook per signal; the house one names the message.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while got.lock().expect("lock").len() < expected {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "routing webhooks not delivered"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut attached = false;
+    for (headers, body) in got.lock().expect("lock").iter() {
+        let sig = headers
+            .get("digitoll-signature")
+            .expect("signature")
+            .to_str()
+            .expect("ascii");
+        assert!(
+            digitoll_gateway::webhook::verify(&secret, sig, body.as_bytes(), now, 300),
+            "bad signature {sig}"
+        );
+        assert_eq!(
+            headers.get("digitoll-event").expect("event"),
+            "routing_signal"
+        );
+        let v: Value = serde_json::from_str(body).expect("json");
+        assert_eq!(v["event"], "routing_signal");
+        if v["data"]["message_ids"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|m| m == ids[2].as_str()))
+        {
+            attached = true;
+        }
+    }
+    assert!(attached, "the house signal names the house message");
+
+    // Restart the follower (a new worker set over the same store): nothing twice.
+    let _ = env.stop.send(true);
+    if let Some(w) = env.workers.take() {
+        tokio::time::timeout(Duration::from_secs(20), w)
+            .await
+            .expect("workers stop")
+            .expect("workers join");
+    }
+    let (stop2, stopped2) = watch::channel(false);
+    let restarted = GatewayState::new(
+        env.store.clone(),
+        GatewayConfig {
+            routing_interval: Some(Duration::from_millis(50)),
+            ..config(&env.sim)
+        },
+        None,
+    );
+    let workers2 = tokio::spawn(run_workers(restarted, stopped2));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let tid: digitoll_store::TenantId = t.id.parse().expect("tenant id");
+    let stored = env
+        .store
+        .routing_signals(tid, None, 1000)
+        .await
+        .expect("signals");
+    assert_eq!(
+        stored.len(),
+        expected,
+        "stored twice after restart: {stored:?}"
+    );
+    let mut result_ids: Vec<_> = stored
+        .iter()
+        .map(|s| s.raw["routingResult"]["id"].to_string())
+        .collect();
+    result_ids.sort();
+    result_ids.dedup();
+    assert_eq!(result_ids.len(), expected);
+
+    // A second crossing after the restart is picked up from the stored marker.
+    env.sim.control().simulate_arrival(&mrns[0], "NO371001");
+    let again = signals_until(
+        &env,
+        &t,
+        |l| l.len() >= 2 * expected,
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(again.len(), 2 * expected, "{again:?}");
+    let _ = stop2.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(20), workers2).await;
+    env.shutdown().await;
+}
+
 macro_rules! on_both_backends {
     ($($case:ident),+ $(,)?) => {
         mod sqlite {
@@ -1196,4 +1374,5 @@ on_both_backends!(
     no_secrets_in_logs_or_responses,
     graceful_shutdown_finishes_in_flight_job,
     lost_transport_response_needs_attention,
+    routing_follower_stores_signals_once_and_signs_webhooks,
 );

@@ -784,7 +784,8 @@ async fn transport_form_checks_live_then_submits_and_follows_mrn_routing_and_eta
         );
     }
     assert!(
-        form.body.contains("<option>NO371001</option>"),
+        form.body
+            .contains("<option value=\"NO371001\">NO371001</option>"),
         "CL141 offices"
     );
     assert!(

@@ -137,6 +137,11 @@ pub(crate) const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("transport.title", "Transport", "Transport"),
     (
+        "transport.estimated",
+        "Estimated arrival (Norway)",
+        "Forventet ankomst (norsk tid)",
+    ),
+    (
         "transport.tree",
         "Masters and houses",
         "Sendinger (master og hus)",
