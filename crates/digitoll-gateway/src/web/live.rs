@@ -2,27 +2,24 @@
 //! state and MRN, Toll's status-with-descendants tree (masters and houses,
 //! received or missing), the routing signal and the entry status.
 //!
-//! Routing signals are read from Toll's transport and house feeds on
-//! demand, after the tenant's stored marker, and stored with the new marker
-//! in one transaction (`Store::record_routing_signals`), so a page is never
-//! read twice and the dashboard shows what the store has. One read at a time
-//! per process (a lock), so two open pages do not read the same page.
+//! Routing signals: besides the gateway's routing follower (every 30 s), an
+//! open transport page asks the follower to read the tenant's feeds now
+//! (`routing_worker::follow_tenant`: after the stored marker, each page
+//! stored with its marker in one transaction, under the process's routing
+//! lock), then shows the newest stored signal for the transport's MRN.
 
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
-use digitoll_client::{ArrivalClient, Mode, RoutingClient, RoutingFeed};
+use digitoll_client::{ArrivalClient, Mode};
 use digitoll_model::responses::StatusWithDescendants;
-use digitoll_store::{MessageId, NewRoutingSignal, TenantId};
-use time::OffsetDateTime;
+use digitoll_store::MessageId;
 
 use super::pages::{find_message, state_label};
 use super::{Ctx, Layout, WebError, parse_id};
-use crate::runtime::TenantRuntime;
 use crate::state::GatewayState;
 
-/// The routing scope: the feeds need it.
-const ENTRY_SCOPE: &str = "toll:movement/entry";
+use crate::routing_worker::ENTRY_SCOPE;
 
 /// A node of Toll's tree as shown.
 #[derive(Debug, Clone)]
@@ -88,65 +85,6 @@ fn tree_nodes(tree: &StatusWithDescendants) -> Vec<Node> {
     out
 }
 
-/// Reads new routing signals for the tenant and stores them with the marker.
-async fn sync_routing(
-    state: &GatewayState,
-    tenant: TenantId,
-    rt: &TenantRuntime,
-) -> Result<(), String> {
-    let _one_at_a_time = state.web().routing.lock().await;
-    let client = RoutingClient::builder(rt.toll.clone())
-        .http_client(state.http().clone())
-        .build()
-        .map_err(|e| e.to_string())?;
-    for feed in RoutingFeed::ALL {
-        let name = feed.path_segment();
-        // At most a few pages per view, so a long backlog does not hold the page.
-        for _ in 0..5 {
-            let marker = state
-                .store()
-                .routing_cursor(tenant, name)
-                .await
-                .map_err(|e| e.to_string())?
-                .and_then(|m| m.parse::<uuid::Uuid>().ok());
-            let page = client.page(feed, marker).await.map_err(|e| e.label())?;
-            let Some(last) = page.last().map(|s| s.routing_result.id) else {
-                break;
-            };
-            let signals: Vec<NewRoutingSignal> = page
-                .iter()
-                .map(|s| NewRoutingSignal {
-                    reference: match feed {
-                        RoutingFeed::Transport => s
-                            .transport_mrn
-                            .clone()
-                            .or_else(|| s.document_key())
-                            .unwrap_or_default(),
-                        RoutingFeed::HouseConsignment => s.document_key().unwrap_or_default(),
-                    },
-                    signal: s.routing_result.routing.as_str().to_owned(),
-                    control_location: s
-                        .routing_result
-                        .routing_control_location
-                        .as_ref()
-                        .map(|l| l.as_str().to_owned()),
-                    received_at: OffsetDateTime::now_utc(),
-                    raw: serde_json::to_value(s).unwrap_or_default(),
-                })
-                .collect();
-            state
-                .store()
-                .record_routing_signals(tenant, name, &signals, &last.hyphenated().to_string())
-                .await
-                .map_err(|e| e.to_string())?;
-            if page.len() < digitoll_model::routing::MAX_ROUTING_PAGE {
-                break;
-            }
-        }
-    }
-    Ok(())
-}
-
 /// `GET /ui/transports/{id}/live` (htmx fragment).
 pub(crate) async fn transport_live(
     State(state): State<GatewayState>,
@@ -208,7 +146,7 @@ pub(crate) async fn transport_live(
             Err(e) => tracing::warn!(error = %e, "dashboard: stored MRN does not parse"),
         }
         if rt.tenant.scopes.iter().any(|s| s == ENTRY_SCOPE) {
-            if let Err(e) = sync_routing(&state, m.tenant_id, &rt).await {
+            if let Err(e) = crate::routing_worker::follow_tenant(&state, m.tenant_id, &rt).await {
                 routing_note = e;
             }
             let signals = state

@@ -44,13 +44,12 @@ pub use i18n::Lang;
 use session::{LANG_COOKIE, LOGIN_COOKIE, SESSION_COOKIE, Sessions, cookie, same_token};
 
 /// The dashboard's in-process state: sessions, the last health check per
-/// tenant, metric samples for the charts, and the routing-feed lock.
+/// tenant and metric samples for the charts.
 #[derive(Debug, Default)]
 pub struct WebState {
     sessions: Sessions,
     health: Mutex<HashMap<TenantId, tenants::HealthSnapshot>>,
     samples: Mutex<system::Samples>,
-    routing: tokio::sync::Mutex<()>,
 }
 
 impl WebState {

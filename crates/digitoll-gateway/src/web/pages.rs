@@ -174,7 +174,7 @@ pub(crate) async fn transports(
             ));
         }
     }
-    rows.sort_by(|a, b| b.0.cmp(&a.0));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
     let states = [
         MessageState::Queued,
         MessageState::Sending,
