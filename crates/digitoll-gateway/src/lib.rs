@@ -53,6 +53,7 @@ pub use api::admin::{
     CreateApiKey, CreateTenant, CreatedApiKey, KeySpec, RotateKey, TenantCreated, UpdateTenant,
 };
 pub use api::app;
+pub use api::documents::{UploadMetadata, UploadedDocumentView};
 pub use api::messages::{IDEMPOTENCY_HEADER, MessagePage, MessageView, SubmitRequest};
 pub use api::tenant::{
     CreateWebhook, CreatedWebhook, TokenBrokerRequest, TokenBrokerResponse, TokenKind,
@@ -92,7 +93,9 @@ pub fn prometheus() -> PrometheusHandle {
     paths(
         api::messages::submit, api::messages::list, api::messages::get_one,
         api::messages::update, api::messages::delete, api::messages::tree,
+        api::lookup::by_mrn,
         api::tenant::token, api::tenant::routing_signals,
+        api::documents::upload,
         api::tenant::create_webhook, api::tenant::list_webhooks, api::tenant::get_webhook,
         api::tenant::delete_webhook, api::tenant::webhook_deliveries,
         api::admin::create_tenant, api::admin::list_tenants, api::admin::get_tenant,
@@ -106,6 +109,7 @@ pub fn prometheus() -> PrometheusHandle {
         ErrorBody, ErrorDetail, SubmitRequest, MessageView, MessagePage, ApiMode, ApiKind,
         TokenBrokerRequest, TokenBrokerResponse, TokenKind,
         api::tenant::CreateWebhook, api::tenant::CreatedWebhook,
+        api::documents::UploadMetadata, api::documents::UploadedDocumentView,
         api::admin::CreateTenant, api::admin::KeySpec, api::admin::TenantCreated,
         api::admin::UpdateTenant, api::admin::RotateKey, api::admin::CreateApiKey,
         api::admin::CreatedApiKey,
@@ -116,6 +120,7 @@ pub fn prometheus() -> PrometheusHandle {
         (name = "tokens", description = "Token broker"),
         (name = "webhooks", description = "Signed event delivery"),
         (name = "routing", description = "Routing signals"),
+        (name = "documents", description = "Document upload to a goods declaration"),
         (name = "admin", description = "Operator API (admin keys)"),
         (name = "ops", description = "Health and metrics"),
     )

@@ -219,6 +219,12 @@ impl Env {
     /// registers its public JWK at the simulator (as the customer would in
     /// Samarbeidsportalen) and gives it an API key.
     async fn tenant(&self, org: &str, client_id: &str) -> Tenant {
+        self.tenant_with_scopes(org, client_id, &[ROAD, "toll:movement/entry"])
+            .await
+    }
+
+    /// As [`Env::tenant`], with these scopes (at the gateway and the sim).
+    async fn tenant_with_scopes(&self, org: &str, client_id: &str, scopes: &[&str]) -> Tenant {
         let ctl = self.sim.control();
         if !ctl.organisations().iter().any(|o| o.org_no == org) {
             ctl.register_organisation(org, &format!("Org {org}"));
@@ -229,7 +235,7 @@ impl Env {
                 "/v1/admin/tenants",
                 Some(json!({
                     "org_number": org, "name": format!("Tenant {org}"), "environment": "sim",
-                    "client_id": client_id, "scopes": [ROAD, "toll:movement/entry"],
+                    "client_id": client_id, "scopes": scopes,
                     "key": {"type": "generate"}
                 })),
             )
@@ -243,11 +249,12 @@ impl Env {
         ctl.register_client(ClientRegistration::with_keys(
             client_id,
             org,
-            [ROAD, "toll:movement/entry"],
+            scopes.iter().copied(),
             vec![jwk],
         ));
-        ctl.grant_scope(org, ROAD);
-        ctl.grant_scope(org, "toll:movement/entry");
+        for scope in scopes {
+            ctl.grant_scope(org, scope);
+        }
         let id = body["tenant"]["id"].as_str().expect("tenant id").to_owned();
         let (status, key) = self
             .call_admin(
@@ -567,6 +574,7 @@ async fn tenant_isolation(b: Backend) {
     for (method, path, body) in [
         ("GET", format!("/v1/messages/{id}"), None),
         ("GET", format!("/v1/messages/{id}/tree"), None),
+        ("GET", format!("/v1/messages/by-mrn/{mrn}"), None),
         (
             "PUT",
             format!("/v1/messages/{id}"),
@@ -610,6 +618,18 @@ async fn tenant_isolation(b: Backend) {
     assert_eq!(body["error"]["code"], "unauthorized");
     // The owner still sees it.
     assert_eq!(env.message(&a, &id).await["mrn"], mrn.as_str());
+    // Also by its MRN; an unknown MRN is 404.
+    let (status, by_mrn) = env
+        .call(&a.key, "GET", &format!("/v1/messages/by-mrn/{mrn}"), None)
+        .await;
+    assert_eq!(status, 200, "{by_mrn}");
+    assert_eq!(by_mrn["id"], id.as_str());
+    assert_eq!(by_mrn["mrn"], mrn.as_str());
+    assert!(by_mrn["history"].is_array(), "{by_mrn}");
+    let (status, _) = env
+        .call(&a.key, "GET", "/v1/messages/by-mrn/26NO0000000000000", None)
+        .await;
+    assert_eq!(status, 404);
     // A revoked key stops working at once.
     let (_, keys) = env
         .call_admin(
@@ -1342,6 +1362,140 @@ async fn routing_follower_stores_signals_once_and_signs_webhooks(b: Backend) {
     env.shutdown().await;
 }
 
+const DOCUMENT_SCOPE: &str = "toll:goodsdeclaration/document.write";
+
+/// Posts a multipart upload (`metadata` then `file`) with a tenant key.
+async fn upload_document(
+    env: &Env,
+    key: &str,
+    declaration: &str,
+    document_type: &str,
+    file_name: &str,
+    bytes: Vec<u8>,
+) -> (u16, Value) {
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "metadata",
+            reqwest::multipart::Part::text(json!({"documentType": document_type}).to_string())
+                .mime_str("application/json")
+                .expect("mime"),
+        )
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()),
+        );
+    let resp = env
+        .http
+        .post(env.url(&format!("/v1/documents/{declaration}")))
+        .bearer_auth(key)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+async fn document_upload_checks_and_passes_through(b: Backend) {
+    let env = Env::start(b).await;
+    let t = env
+        .tenant_with_scopes("310000000", "client-docs", &[ROAD, DOCUMENT_SCOPE])
+        .await;
+    let no_scope = env.tenant("311000004", "client-docs-b").await;
+    let decl = "123456789-01092023-1";
+    let pdf = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n".to_vec();
+
+    // Valid: 201 with Toll's receipt; the sim has exactly this file.
+    let (status, body) =
+        upload_document(&env, &t.key, decl, "invoice", "faktura.pdf", pdf.clone()).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["declaration_id"], decl);
+    assert_eq!(body["document_type"], "faktura");
+    assert_eq!(body["file_kind"], "pdf");
+    assert_eq!(body["size"], pdf.len());
+    assert!(body["receipt"]["documentId"].is_string(), "{body}");
+    let docs = env.sim.control().uploaded_documents();
+    assert_eq!(docs.len(), 1, "{docs:?}");
+    assert_eq!(docs[0].org, "310000000");
+    assert_eq!(docs[0].file_name, "faktura.pdf");
+
+    // A PNG named .pdf: 415 naming the mismatch; nothing sent.
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
+    let (status, body) = upload_document(&env, &t.key, decl, "faktura", "scan.pdf", png).await;
+    assert_eq!(status, 415, "{body}");
+    assert_eq!(body["error"]["code"], "unsupported_media_type");
+    assert_eq!(body["error"]["field"], "file");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("scan.pdf"),
+        "{body}"
+    );
+
+    // Empty: 400.
+    let (status, body) =
+        upload_document(&env, &t.key, decl, "faktura", "tom.pdf", Vec::new()).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["field"], "file");
+
+    // Over 10 MB: 413.
+    let mut big = pdf.clone();
+    big.resize(10 * 1024 * 1024 + 1, b' ');
+    let (status, body) = upload_document(&env, &t.key, decl, "faktura", "stor.pdf", big).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["error"]["code"], "payload_too_large");
+
+    // A bad declaration id and an unknown document type: 400 naming the part.
+    let (status, body) =
+        upload_document(&env, &t.key, "12-x", "faktura", "faktura.pdf", pdf.clone()).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["field"], "declarationId");
+    let (status, body) = upload_document(
+        &env,
+        &t.key,
+        decl,
+        "kvittering?",
+        "faktura.pdf",
+        pdf.clone(),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["field"], "metadata");
+
+    // Not multipart: 415.
+    let (status, _, text) = env
+        .raw(
+            &t.key,
+            "POST",
+            &format!("/v1/documents/{decl}"),
+            Some("{}".into()),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 415, "{text}");
+
+    // A tenant without the document scope: 403, nothing sent; no key: 401.
+    let (status, body) = upload_document(
+        &env,
+        &no_scope.key,
+        decl,
+        "faktura",
+        "faktura.pdf",
+        pdf.clone(),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, _) = upload_document(&env, "dtk_nope", decl, "faktura", "faktura.pdf", pdf).await;
+    assert_eq!(status, 401);
+    assert_eq!(env.sim.control().uploaded_documents().len(), 1);
+    env.shutdown().await;
+}
+
 macro_rules! on_both_backends {
     ($($case:ident),+ $(,)?) => {
         mod sqlite {
@@ -1375,4 +1529,5 @@ on_both_backends!(
     graceful_shutdown_finishes_in_flight_job,
     lost_transport_response_needs_attention,
     routing_follower_stores_signals_once_and_signs_webhooks,
+    document_upload_checks_and_passes_through,
 );

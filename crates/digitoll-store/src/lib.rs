@@ -627,6 +627,15 @@ impl Store {
         self.messages(tenant, filter).await
     }
 
+    /// The tenant's messages with this MRN, newest first (the original
+    /// declaration and any update or cancellation sent by that MRN).
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub async fn messages_by_mrn(&self, tenant: TenantId, mrn: &str) -> Result<Vec<Message>> {
+        dispatch!(self, b => b.messages_by_mrn(tenant, mrn).await)
+    }
+
     /// Changes a message's state and writes the history row in one transaction.
     ///
     /// # Errors

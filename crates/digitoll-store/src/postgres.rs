@@ -590,6 +590,24 @@ impl PgBackend {
         rows.iter().map(message).collect()
     }
 
+    pub(crate) async fn messages_by_mrn(
+        &self,
+        tenant: TenantId,
+        mrn: &str,
+    ) -> Result<Vec<Message>> {
+        let sql = format!(
+            "select {MESSAGE_COLS} from messages where tenant_id = $1 and mrn = $2 \
+             order by created_at desc, id desc limit 1000"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.0)
+            .bind(mrn)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter().map(message).collect()
+    }
+
     pub(crate) async fn transition(
         &self,
         tenant: TenantId,

@@ -1135,6 +1135,23 @@ async fn state_history_and_attempts(h: Harness) {
         .await
         .unwrap();
     assert_eq!(accepted.mrn.as_deref(), Some("26NO0000000000001"));
+    let by_mrn = s.messages_by_mrn(t, "26NO0000000000001").await.unwrap();
+    assert_eq!(by_mrn.len(), 1);
+    assert_eq!(by_mrn[0].id, m);
+    assert!(
+        s.messages_by_mrn(t, "26NO0000000000002")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let other = s.create_tenant(kid_tenant("222222222")).await.unwrap().id;
+    assert!(
+        s.messages_by_mrn(other, "26NO0000000000001")
+            .await
+            .unwrap()
+            .is_empty(),
+        "another tenant's MRN is not found"
+    );
     assert_eq!(accepted.request_id.as_deref(), Some("req-42"), "kept");
     assert_eq!(accepted.validation_errors, Some(json!([])));
     // Final.

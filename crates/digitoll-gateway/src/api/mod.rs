@@ -1,6 +1,8 @@
 //! The HTTP API: router, extractors and the shared helpers of the handlers.
 
 pub(crate) mod admin;
+pub(crate) mod documents;
+pub(crate) mod lookup;
 pub(crate) mod messages;
 pub(crate) mod ops;
 pub(crate) mod tenant;
@@ -35,7 +37,12 @@ pub fn app(state: GatewayState) -> Router {
                 .delete(messages::delete),
         )
         .route("/messages/{id}/tree", get(messages::tree))
+        .route("/messages/by-mrn/{mrn}", get(lookup::by_mrn))
         .route("/routing-signals", get(tenant::routing_signals))
+        .route(
+            "/documents/{declaration_id}",
+            post(documents::upload).layer(DefaultBodyLimit::max(documents::MAX_UPLOAD_BODY)),
+        )
         .route("/tokens", post(tenant::token))
         .route(
             "/webhooks",
