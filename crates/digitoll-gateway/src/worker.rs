@@ -889,9 +889,11 @@ async fn deliver(state: &GatewayState, job: &Job) -> Outcome {
             error: "webhook job without delivery_id".into(),
         };
     };
-    // The store has no read by delivery id; find it among the tenant's subscriptions.
-    let hooks = match store.webhooks(tenant).await {
-        Ok(h) => h,
+    // The delivery the job names, then its subscription (url, enabled).
+    let delivery = match store.webhook_delivery(tenant, did).await {
+        Ok(d) => d,
+        // The subscription was deleted (with its deliveries).
+        Err(digitoll_store::Error::NotFound { .. }) => return Outcome::Done,
         Err(e) => {
             return Outcome::Retry {
                 error: e.to_string(),
@@ -899,25 +901,16 @@ async fn deliver(state: &GatewayState, job: &Job) -> Outcome {
             };
         }
     };
-    let mut found = None;
-    for hook in &hooks {
-        match store.webhook_deliveries(tenant, hook.id, 1000).await {
-            Ok(ds) => {
-                if let Some(d) = ds.into_iter().find(|d| d.id == did) {
-                    found = Some((hook.clone(), d));
-                    break;
-                }
-            }
-            Err(e) => {
-                return Outcome::Retry {
-                    error: e.to_string(),
-                    retry_after: None,
-                };
-            }
+    let hook = match store.webhooks(tenant).await {
+        Ok(hooks) => hooks.into_iter().find(|h| h.id == delivery.subscription_id),
+        Err(e) => {
+            return Outcome::Retry {
+                error: e.to_string(),
+                retry_after: None,
+            };
         }
-    }
-    let Some((hook, delivery)) = found else {
-        // The subscription was deleted (with its deliveries).
+    };
+    let Some(hook) = hook else {
         return Outcome::Done;
     };
     if !hook.enabled {

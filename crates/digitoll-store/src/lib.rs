@@ -972,6 +972,19 @@ impl Store {
         dispatch!(self, b => b.deliveries(tenant, subscription, limit).await)
     }
 
+    /// One delivery by id (the webhook worker reads the delivery its job names).
+    /// Another tenant's delivery is `NotFound`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::Database`].
+    pub async fn webhook_delivery(
+        &self,
+        tenant: TenantId,
+        id: DeliveryId,
+    ) -> Result<WebhookDelivery> {
+        dispatch!(self, b => b.delivery_by_id(tenant, id).await)
+    }
+
     // ------------------------------------------------------------------ audit
 
     /// Appends to the audit log.

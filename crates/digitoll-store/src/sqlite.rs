@@ -1402,6 +1402,24 @@ impl SqliteBackend {
         rows.iter().map(delivery).collect()
     }
 
+    pub(crate) async fn delivery_by_id(
+        &self,
+        tenant: TenantId,
+        id: DeliveryId,
+    ) -> Result<WebhookDelivery> {
+        let sql = format!(
+            "select {DELIVERY_COLS} from webhook_deliveries where tenant_id = $1 and id = $2"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.0)
+            .bind(id.0)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| Error::not_found(format!("webhook delivery {id}")))?;
+        delivery(&row)
+    }
+
     // ------------------------------------------------------------------ audit
 
     pub(crate) async fn audit(&self, e: &NewAuditEntry) -> Result<()> {
