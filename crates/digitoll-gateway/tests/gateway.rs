@@ -1423,6 +1423,13 @@ async fn document_upload_checks_and_passes_through(b: Backend) {
     assert_eq!(docs[0].org, "310000000");
     assert_eq!(docs[0].file_name, "faktura.pdf");
 
+    // Larger than the gateway's 2 MiB JSON body limit but within 10 MB: the
+    // route's own limit applies.
+    let mut mid = pdf.clone();
+    mid.resize(3 * 1024 * 1024, b' ');
+    let (status, body) = upload_document(&env, &t.key, decl, "faktura", "stor.pdf", mid).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["size"], 3 * 1024 * 1024);
     // A PNG named .pdf: 415 naming the mismatch; nothing sent.
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
     let (status, body) = upload_document(&env, &t.key, decl, "faktura", "scan.pdf", png).await;
@@ -1492,7 +1499,7 @@ async fn document_upload_checks_and_passes_through(b: Backend) {
     assert_eq!(status, 403, "{body}");
     let (status, _) = upload_document(&env, "dtk_nope", decl, "faktura", "faktura.pdf", pdf).await;
     assert_eq!(status, 401);
-    assert_eq!(env.sim.control().uploaded_documents().len(), 1);
+    assert_eq!(env.sim.control().uploaded_documents().len(), 2);
     env.shutdown().await;
 }
 

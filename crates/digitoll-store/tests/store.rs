@@ -302,10 +302,11 @@ async fn migrations_run_once_and_again(h: Harness) {
     ] {
         assert_eq!(h.count(table).await, 0, "{table} exists and is empty");
     }
-    assert_eq!(h.count("_sqlx_migrations").await, 1);
+    // 0001_init and 0002_messages_mrn.
+    assert_eq!(h.count("_sqlx_migrations").await, 2);
     // Opening again re-runs the migrator, which must be a no-op.
     let again = h.reopen(StoreOptions::without_master_key()).await;
-    assert_eq!(h.count("_sqlx_migrations").await, 1);
+    assert_eq!(h.count("_sqlx_migrations").await, 2);
     assert!(again.tenants().await.unwrap().is_empty());
     assert_eq!(
         again.backend_kind(),
