@@ -63,6 +63,8 @@ struct Inner {
     metrics: Option<PrometheusHandle>,
     http: reqwest::Client,
     draining: AtomicBool,
+    /// Wakes idle workers when a job this process delayed becomes due.
+    due: Arc<tokio::sync::Notify>,
     web: crate::web::WebState,
     routing: tokio::sync::Mutex<()>,
 }
@@ -98,6 +100,7 @@ impl GatewayState {
                 metrics,
                 http,
                 draining: AtomicBool::new(false),
+                due: Arc::new(tokio::sync::Notify::new()),
                 web: crate::web::WebState::default(),
                 routing: tokio::sync::Mutex::new(()),
             }),
@@ -150,6 +153,23 @@ impl GatewayState {
     /// balancers stop sending new requests.
     pub fn start_draining(&self) {
         self.inner.draining.store(true, Ordering::SeqCst);
+    }
+
+    /// Wakes this process's idle workers after `delay`, when a job it
+    /// scheduled (a status poll, a retry) becomes due. Without it an idle
+    /// worker would notice the job only at its next `idle_wait` poll.
+    pub(crate) fn wake_workers_after(&self, delay: std::time::Duration) {
+        let due = self.inner.due.clone();
+        tokio::spawn(async move {
+            // A little after the due time, so the claim finds the job due.
+            tokio::time::sleep(delay + std::time::Duration::from_millis(5)).await;
+            due.notify_waiters();
+        });
+    }
+
+    /// Resolves when [`GatewayState::wake_workers_after`] fires.
+    pub(crate) async fn job_due(&self) {
+        self.inner.due.notified().await;
     }
 
     /// Whether [`GatewayState::start_draining`] was called.

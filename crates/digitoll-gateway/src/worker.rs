@@ -120,6 +120,7 @@ async fn worker_loop(state: GatewayState, name: String, mut shutdown: watch::Rec
         if jobs.is_empty() {
             tokio::select! {
                 _ = state.store().wait_for_work(cfg.idle_wait) => {}
+                () = state.job_due() => {}
                 _ = shutdown.changed() => {}
             }
             continue;
@@ -176,6 +177,11 @@ async fn run_job(state: &GatewayState, worker: &str, job: Job) {
                 },
             )
             .await
+            .inspect(|o| {
+                if let FailOutcome::Retrying { delay, .. } = o {
+                    state.wake_workers_after(*delay);
+                }
+            })
             .map(Some),
         Outcome::Fatal { error } => store.fail(&job, Failure::Fatal { error }).await.map(Some),
     };
@@ -742,8 +748,9 @@ async fn enqueue_poll(
             delay: Some(delay),
             max_attempts: None,
         })
-        .await
-        .map(|_| ())
+        .await?;
+    state.wake_workers_after(delay);
+    Ok(())
 }
 
 async fn poll(state: &GatewayState, job: &Job) -> Outcome {

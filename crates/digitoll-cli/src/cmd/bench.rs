@@ -127,6 +127,10 @@ pub(crate) struct BenchArgs {
     /// The simulator's processing delay in milliseconds (in-process).
     #[arg(long, default_value_t = 0)]
     pub(crate) sim_processing_ms: u64,
+    /// Also measure the baseline scenario (a trivial axum handler, same
+    /// connections and bounds) in this run, and report the ratio to it.
+    #[arg(long)]
+    pub(crate) compare_baseline: bool,
     /// The scope asked for in the tokens scenario.
     #[arg(long, default_value = ROAD)]
     pub(crate) scope: String,
@@ -145,6 +149,7 @@ struct Target {
 
 struct InProcess {
     stop: watch::Sender<bool>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
     stores: Vec<Store>,
     sim: Option<RunningSimulator>,
     _dir: Option<tempfile::TempDir>,
@@ -153,6 +158,10 @@ struct InProcess {
 impl InProcess {
     async fn shutdown(self) {
         let _ = self.stop.send(true);
+        // Workers finish the jobs they hold before the stores close.
+        for w in self.workers {
+            let _ = tokio::time::timeout(Duration::from_secs(30), w).await;
+        }
         for s in &self.stores {
             s.close().await;
         }
@@ -169,6 +178,26 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if args.rate == Some(0) {
         bail!("--rate must be at least 1");
     }
+    let baseline = if args.compare_baseline && args.scenario != Scenario::Baseline {
+        let t = baseline_target().await?;
+        let load = Load::new(&args, &t, Scenario::Baseline)?;
+        load.run(args.warmup.max(1), Duration::from_secs(30), None, None)
+            .await?;
+        let r = load
+            .run(
+                args.requests,
+                Duration::from_secs(args.duration),
+                args.rate,
+                None,
+            )
+            .await?;
+        if let Some(g) = t._guard {
+            g.shutdown().await;
+        }
+        Some(r)
+    } else {
+        None
+    };
     let mut target = match (&args.url, args.scenario) {
         (_, Scenario::Baseline) => baseline_target().await?,
         (Some(url), _) => external_target(url, &args)?,
@@ -179,7 +208,7 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let load = Load::new(&args, &target)?;
+    let load = Load::new(&args, &target, args.scenario)?;
     // Warm-up: connections, the API-key cache, the tenant's clients and tokens.
     if args.warmup > 0 {
         let warm = load
@@ -241,9 +270,25 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         "gateway_rss_kib": {
             "idle": rss_idle,
             "under_load_peak": target.pid.map(|_| rss_peak.load(Ordering::Relaxed)),
-            "note": if target.kind == "in-process" { "the whole bench process: gateway, simulator and load generator" } else { "the gateway process" },
+            "note": match target.kind {
+                "in-process" => "the whole bench process: gateway, simulator and load generator",
+                "external" => "the gateway process (--pid)",
+                _ => "the whole bench process: the trivial server and the load generator",
+            },
         },
     });
+    if let Some(b) = &baseline {
+        let per_s = b.ok as f64 / b.elapsed.as_secs_f64().max(1e-9);
+        let ours = result.ok as f64 / result.elapsed.as_secs_f64().max(1e-9);
+        report["baseline"] = json!({
+            "what": "the same client and bounds against a trivial axum handler in this process",
+            "ok": b.ok,
+            "failed": b.failed,
+            "ok_per_second": round(per_s),
+            "latency_ms": percentiles(&b.latency),
+        });
+        report["ratio_to_baseline"] = json!(round(ours / per_s.max(1e-9)));
+    }
     if let (Some(h), Some(sent)) = (&hooks, &sent) {
         let sent = std::mem::take(&mut *sent.lock().unwrap_or_else(|e| e.into_inner()));
         let mrn = h.wait(&sent, Duration::from_secs(args.drain_timeout)).await;
@@ -345,6 +390,7 @@ async fn baseline_target() -> anyhow::Result<Target> {
         database: "none".into(),
         _guard: Some(InProcess {
             stop,
+            workers: Vec::new(),
             stores: Vec::new(),
             sim: None,
             _dir: None,
@@ -435,6 +481,7 @@ async fn in_process_target(args: &BenchArgs) -> anyhow::Result<Target> {
         .await?;
     let (stop, stopped) = watch::channel(false);
     let mut addrs = Vec::new();
+    let mut workers = Vec::new();
     let big = NonZeroU32::new(10_000_000).unwrap_or(NonZeroU32::MAX);
     for (i, store) in stores.iter().enumerate() {
         let config = GatewayConfig {
@@ -464,7 +511,10 @@ async fn in_process_target(args: &BenchArgs) -> anyhow::Result<Target> {
                 .await;
         });
         if args.workers > 0 {
-            tokio::spawn(digitoll_gateway::run_workers(state, stopped.clone()));
+            workers.push(tokio::spawn(digitoll_gateway::run_workers(
+                state,
+                stopped.clone(),
+            )));
         }
     }
     let backend = if postgres { "postgres" } else { "sqlite" };
@@ -485,6 +535,7 @@ async fn in_process_target(args: &BenchArgs) -> anyhow::Result<Target> {
         ),
         _guard: Some(InProcess {
             stop,
+            workers,
             stores,
             sim: Some(sim),
             _dir: dir,
@@ -513,8 +564,8 @@ struct Load {
 }
 
 impl Load {
-    fn new(args: &BenchArgs, target: &Target) -> anyhow::Result<Self> {
-        let body_template: String = match args.scenario {
+    fn new(args: &BenchArgs, target: &Target, scenario: Scenario) -> anyhow::Result<Self> {
+        let body_template: String = match scenario {
             Scenario::Submit => {
                 let mut master: Value = serde_json::from_str(MASTER)?;
                 date_now(&mut master);
@@ -528,7 +579,7 @@ impl Load {
             Scenario::Tokens | Scenario::Baseline => json!({"scope": args.scope}).to_string(),
         };
         Ok(Self {
-            scenario: args.scenario,
+            scenario,
             addrs: target.addrs.clone(),
             auth: format!("Bearer {}", target.key).into(),
             body_template: body_template.into(),
