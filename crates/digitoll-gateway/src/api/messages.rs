@@ -93,8 +93,12 @@ pub struct MessageView {
 
 impl MessageView {
     pub(crate) fn summary(m: Message) -> Self {
-        let (target_mrn, body) = split_envelope(&m);
-        let _ = body;
+        // Only the target MRN of an update/delete: cloning the body (as
+        // `split_envelope` does) would copy the whole message for every answer.
+        let target_mrn = match m.operation {
+            Operation::Create => None,
+            _ => m.body.get("mrn").and_then(Value::as_str).map(str::to_owned),
+        };
         Self {
             id: m.id,
             mode: m.api,
