@@ -88,7 +88,7 @@ impl Gateway {
                 "--listen",
                 "127.0.0.1:0",
                 "--workers",
-                "4",
+                "16",
                 "--worker-name",
                 name,
                 "--rate-limit",
