@@ -17,13 +17,10 @@ pub enum DocumentKind {
 }
 
 impl DocumentKind {
-    /// The URL path segment, e.g. `master-consignment`.
+    /// The URL path segment, e.g. `master-consignment` (the model's
+    /// [`MessageKind::path_segment`], the one place these names live).
     pub fn path_segment(self) -> &'static str {
-        match self {
-            Self::Transport => "transport",
-            Self::MasterConsignment => "master-consignment",
-            Self::HouseConsignment => "house-consignment",
-        }
+        self.message_kind().path_segment()
     }
 
     /// The matching digitoll-model message kind.
