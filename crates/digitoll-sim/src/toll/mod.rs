@@ -149,14 +149,10 @@ pub enum TollMessageKind {
 }
 
 impl TollMessageKind {
-    /// The path segment Toll uses (`transport`, `master-consignment`, …).
+    /// The path segment Toll uses (`transport`, `master-consignment`, …),
+    /// from the model, where these names live.
     pub fn path_segment(self) -> &'static str {
-        match self {
-            Self::Transport => "transport",
-            Self::MasterConsignment => "master-consignment",
-            Self::HouseConsignment => "house-consignment",
-            Self::Relation => "relation",
-        }
+        self.model_kind().path_segment()
     }
 
     /// The relation object type (`TRANSPORT`, …) of this kind.
