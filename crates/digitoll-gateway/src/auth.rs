@@ -72,7 +72,16 @@ impl Principal {
 pub struct Authenticator {
     store: Store,
     cache: moka::future::Cache<[u8; 32], Principal>,
-    tenant_enabled: moka::future::Cache<TenantId, bool>,
+    tenants: moka::future::Cache<TenantId, TenantFacts>,
+}
+
+/// What requests need to know of a tenant, cached like keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TenantFacts {
+    /// Whether the gateway serves it.
+    pub enabled: bool,
+    /// TEST and simulator tenants validate against Toll's playground fixtures.
+    pub playground: bool,
 }
 
 impl Authenticator {
@@ -84,7 +93,7 @@ impl Authenticator {
                 .max_capacity(100_000)
                 .time_to_live(ttl)
                 .build(),
-            tenant_enabled: moka::future::Cache::builder()
+            tenants: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(ttl)
                 .build(),
@@ -129,25 +138,37 @@ impl Authenticator {
             }
         };
         if let Principal::Tenant { tenant, .. } = principal {
-            let enabled = match self.tenant_enabled.get(&tenant).await {
-                Some(e) => e,
-                None => {
-                    let e = self.store.tenant(tenant).await.map(|t| t.enabled)?;
-                    self.tenant_enabled.insert(tenant, e).await;
-                    e
-                }
-            };
-            if !enabled {
+            if !self.tenant(tenant).await?.enabled {
                 return Err(ApiError::Forbidden("the tenant is disabled".into()));
             }
         }
         Ok(principal)
     }
 
+    /// A tenant's cached facts (read from the store at most once per TTL).
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`] for an unknown tenant, or the store's error.
+    pub async fn tenant(&self, tenant: TenantId) -> Result<TenantFacts, ApiError> {
+        if let Some(f) = self.tenants.get(&tenant).await {
+            return Ok(f);
+        }
+        let t = self.store.tenant(tenant).await?;
+        let facts = TenantFacts {
+            enabled: t.enabled,
+            playground: matches!(
+                t.environment,
+                digitoll_store::Environment::Test | digitoll_store::Environment::Sim
+            ),
+        };
+        self.tenants.insert(tenant, facts).await;
+        Ok(facts)
+    }
+
     /// Forgets every cached key and tenant status (after a revocation, a
     /// tenant being disabled or removed).
     pub fn clear(&self) {
         self.cache.invalidate_all();
-        self.tenant_enabled.invalidate_all();
+        self.tenants.invalidate_all();
     }
 }

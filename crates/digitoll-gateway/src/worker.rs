@@ -45,7 +45,7 @@ pub struct WorkerConfig {
     pub name: String,
     /// Lease per claim; a crashed worker's jobs come back after it.
     pub lease: Duration,
-    /// Jobs claimed at once per worker.
+    /// Jobs claimed at once per worker; they run concurrently.
     pub batch: u32,
     /// How long an idle worker waits for a wake-up before polling again.
     pub idle_wait: Duration,
@@ -65,7 +65,7 @@ impl Default for WorkerConfig {
             workers: 4,
             name: format!("gw-{}", std::process::id()),
             lease: Duration::from_secs(120),
-            batch: 4,
+            batch: 8,
             idle_wait: Duration::from_secs(5),
             poll_first_delay: Duration::from_secs(1),
             poll_max_interval: Duration::from_secs(30),
@@ -125,10 +125,10 @@ async fn worker_loop(state: GatewayState, name: String, mut shutdown: watch::Rec
             }
             continue;
         }
-        // Claimed jobs are finished even when shutdown starts meanwhile.
-        for job in jobs {
-            run_job(&state, &name, job).await;
-        }
+        // The claimed jobs run concurrently (they wait on Toll and on the
+        // store's group commit, not on the CPU), and are finished even when
+        // shutdown starts meanwhile.
+        futures::future::join_all(jobs.into_iter().map(|job| run_job(&state, &name, job))).await;
     }
     tracing::info!(worker = %name, "worker stopped");
 }

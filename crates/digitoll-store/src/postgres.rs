@@ -11,7 +11,7 @@ use sqlx::postgres::{PgListener, PgPool, PgPoolOptions, PgRow};
 use sqlx::types::Json;
 use sqlx::{Postgres, Row};
 use time::OffsetDateTime;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
@@ -33,13 +33,217 @@ pub(crate) struct PgBackend {
     enqueued: Arc<Notify>,
     listener: JoinHandle<()>,
     notifier: JoinHandle<()>,
+    submits: mpsc::Sender<SubmitRequest>,
+    batcher: JoinHandle<()>,
 }
 
 impl Drop for PgBackend {
     fn drop(&mut self) {
         self.listener.abort();
         self.notifier.abort();
+        self.batcher.abort();
     }
+}
+
+/// A submission waiting for the batcher.
+struct SubmitRequest {
+    m: NewMessage,
+    id: MessageId,
+    hash: Vec<u8>,
+    max_attempts: u32,
+    reply: oneshot::Sender<Result<Submission>>,
+}
+
+/// The most submissions inserted by one statement.
+const MAX_BATCH: usize = 256;
+
+/// Inserts the submissions that arrive while the previous batch is in flight
+/// with one statement (one round trip, one commit): `unnest` of one array
+/// per column feeds the same data-modifying CTEs as a single submission. If
+/// the statement fails (one bad row, e.g. an unknown tenant, fails it all),
+/// every submission of the batch is retried on its own, so only the bad one
+/// fails. Several instances each run their own batcher; PostgreSQL commits
+/// them concurrently.
+async fn batcher(
+    pool: PgPool,
+    notify: Arc<Notify>,
+    enqueued: Arc<Notify>,
+    mut rx: mpsc::Receiver<SubmitRequest>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        let results = if batch.len() == 1 {
+            vec![insert_one(&pool, &batch[0]).await]
+        } else {
+            match insert_many(&pool, &batch).await {
+                Ok(results) => results,
+                Err(_) => {
+                    futures::future::join_all(batch.iter().map(|r| insert_one(&pool, r))).await
+                }
+            }
+        };
+        if results.iter().any(|r| matches!(r, Ok(s) if !s.replayed)) {
+            crate::wake_all(&notify);
+            enqueued.notify_one();
+        }
+        for (req, result) in batch.drain(..).zip(results) {
+            let _ = req.reply.send(result);
+        }
+    }
+}
+
+fn queued(req: &SubmitRequest, at: OffsetDateTime, job_id: i64) -> Submission {
+    let m = &req.m;
+    Submission {
+        message: Message {
+            id: req.id,
+            tenant_id: m.tenant_id,
+            api: m.api.clone(),
+            kind: m.kind.clone(),
+            operation: m.operation,
+            body: m.body.clone(),
+            document_number: m.document_number.clone(),
+            document_type: m.document_type.clone(),
+            carrier_id: m.carrier_id.clone(),
+            idempotency_key: m.idempotency_key.clone(),
+            state: MessageState::Queued,
+            mrn: None,
+            request_id: None,
+            validation_errors: None,
+            created_at: at,
+            updated_at: at,
+        },
+        job: Some(JobId(job_id)),
+        replayed: false,
+    }
+}
+
+/// The stored message of a reused idempotency key (a replay), or a conflict.
+async fn replay(pool: &PgPool, req: &SubmitRequest) -> Result<Submission> {
+    let key = req.m.idempotency_key.as_deref().unwrap_or_default();
+    let sql = format!(
+        "select {MESSAGE_COLS} from messages where tenant_id = $1 and idempotency_key = $2"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(req.m.tenant_id.0)
+        .bind(key)
+        .fetch_optional(pool)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| Error::Conflict(format!("idempotency key '{key}' is in use")))?;
+    let stored: Vec<u8> = get(&row, "body_sha256")?;
+    message_hash_matches(message(&row)?, &stored, &req.hash, key)
+}
+
+/// One submission, one statement: the message, its first history row and
+/// its job are inserted by data-modifying CTEs (foreign keys are checked at
+/// the end of the statement). A reused idempotency key makes the message
+/// insert a no-op, so nothing is returned and nothing else is inserted; the
+/// unique index also settles a race between two first uses of a key (the
+/// loser waits for the winner's commit, then finds its row).
+async fn insert_one(pool: &PgPool, req: &SubmitRequest) -> Result<Submission> {
+    let m = &req.m;
+    let row = sqlx::query(
+        "with m as ( \
+             insert into messages (id, tenant_id, api, kind, operation, body, body_sha256, document_number, \
+                 document_type, carrier_id, idempotency_key, state) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued') \
+             on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing \
+             returning id, tenant_id, created_at), \
+         s as ( \
+             insert into message_states (message_id, tenant_id, from_state, to_state, detail) \
+             select id, tenant_id, 'received', 'queued', 'stored with its submit job' from m), \
+         j as ( \
+             insert into jobs (tenant_id, message_id, kind, state, max_attempts) \
+             select tenant_id, id, $12, 'ready', $13 from m returning id) \
+         select m.created_at, j.id as job_id from m, j",
+    )
+    .bind(req.id.0)
+    .bind(m.tenant_id.0)
+    .bind(&m.api)
+    .bind(&m.kind)
+    .bind(m.operation.as_str())
+    .bind(Json(&m.body))
+    .bind(&req.hash)
+    .bind(&m.document_number)
+    .bind(&m.document_type)
+    .bind(&m.carrier_id)
+    .bind(&m.idempotency_key)
+    .bind(job_kind::SUBMIT)
+    .bind(clamp_i32(req.max_attempts))
+    .fetch_optional(pool)
+    .await
+    .map_err(db)?;
+    match row {
+        Some(row) => Ok(queued(req, get(&row, "created_at")?, get(&row, "job_id")?)),
+        None => replay(pool, req).await,
+    }
+}
+
+/// A batch in one statement. The outer error fails the whole batch; the
+/// inner results are per submission (replays are looked up afterwards).
+async fn insert_many(pool: &PgPool, batch: &[SubmitRequest]) -> Result<Vec<Result<Submission>>> {
+    let col = |f: fn(&SubmitRequest) -> Option<String>| batch.iter().map(f).collect::<Vec<_>>();
+    let rows = sqlx::query(
+        "with input as ( \
+             select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], \
+                 $7::bytea[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int4[]) \
+             as t(id, tenant_id, api, kind, operation, body, body_sha256, document_number, document_type, \
+                 carrier_id, idempotency_key, max_attempts)), \
+         m as ( \
+             insert into messages (id, tenant_id, api, kind, operation, body, body_sha256, document_number, \
+                 document_type, carrier_id, idempotency_key, state) \
+             select id, tenant_id, api, kind, operation, body, body_sha256, document_number, document_type, \
+                 carrier_id, idempotency_key, 'queued' from input \
+             on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing \
+             returning id, tenant_id, created_at), \
+         s as ( \
+             insert into message_states (message_id, tenant_id, from_state, to_state, detail) \
+             select id, tenant_id, 'received', 'queued', 'stored with its submit job' from m), \
+         j as ( \
+             insert into jobs (tenant_id, message_id, kind, state, max_attempts) \
+             select m.tenant_id, m.id, $13, 'ready', input.max_attempts from m join input on input.id = m.id \
+             returning id, message_id) \
+         select m.id, m.created_at, j.id as job_id from m join j on j.message_id = m.id",
+    )
+    .bind(batch.iter().map(|r| r.id.0).collect::<Vec<Uuid>>())
+    .bind(batch.iter().map(|r| r.m.tenant_id.0).collect::<Vec<Uuid>>())
+    .bind(batch.iter().map(|r| r.m.api.clone()).collect::<Vec<String>>())
+    .bind(batch.iter().map(|r| r.m.kind.clone()).collect::<Vec<String>>())
+    .bind(batch.iter().map(|r| r.m.operation.as_str().to_owned()).collect::<Vec<String>>())
+    .bind(batch.iter().map(|r| Json(&r.m.body)).collect::<Vec<_>>())
+    .bind(batch.iter().map(|r| r.hash.clone()).collect::<Vec<Vec<u8>>>())
+    .bind(col(|r| r.m.document_number.clone()))
+    .bind(col(|r| r.m.document_type.clone()))
+    .bind(col(|r| r.m.carrier_id.clone()))
+    .bind(col(|r| r.m.idempotency_key.clone()))
+    .bind(batch.iter().map(|r| clamp_i32(r.max_attempts)).collect::<Vec<i32>>())
+    .bind(job_kind::SUBMIT)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    let mut stored = std::collections::HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let id: Uuid = get(row, "id")?;
+        let at: OffsetDateTime = get(row, "created_at")?;
+        let job: i64 = get(row, "job_id")?;
+        stored.insert(id, (at, job));
+    }
+    let mut results = Vec::with_capacity(batch.len());
+    for req in batch {
+        results.push(match stored.get(&req.id.0) {
+            Some(&(at, job)) => Ok(queued(req, at, job)),
+            None => replay(pool, req).await,
+        });
+    }
+    Ok(results)
 }
 
 fn db(e: sqlx::Error) -> Error {
@@ -241,16 +445,21 @@ impl PgBackend {
         let listener = tokio::spawn(listen(listener, notify.clone()));
         let enqueued = Arc::new(Notify::new());
         let notifier = tokio::spawn(notifier(pool.clone(), enqueued.clone()));
+        let (submits, rx) = mpsc::channel(4 * MAX_BATCH);
+        let batcher = tokio::spawn(batcher(pool.clone(), notify.clone(), enqueued.clone(), rx));
         Ok(Self {
             pool,
             notify,
             enqueued,
             listener,
             notifier,
+            submits,
+            batcher,
         })
     }
 
     pub(crate) async fn close(&self) {
+        self.batcher.abort();
         self.listener.abort();
         self.notifier.abort();
         self.pool.close().await;
@@ -455,28 +664,6 @@ impl PgBackend {
 
     // --------------------------------------------------------------- messages
 
-    async fn find_by_idempotency(
-        &self,
-        m: &NewMessage,
-        key: &str,
-        body_sha256: &[u8],
-    ) -> Result<Option<Submission>> {
-        let sql = format!(
-            "select {MESSAGE_COLS} from messages where tenant_id = $1 and idempotency_key = $2"
-        );
-        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(m.tenant_id.0)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?
-        else {
-            return Ok(None);
-        };
-        let stored: Vec<u8> = get(&row, "body_sha256")?;
-        message_hash_matches(message(&row)?, &stored, body_sha256, key).map(Some)
-    }
-
     pub(crate) async fn submit_message(
         &self,
         m: &NewMessage,
@@ -484,76 +671,20 @@ impl PgBackend {
         body_sha256: &[u8],
         plan: &JobPlan,
     ) -> Result<Submission> {
-        // One statement, so one round trip and one commit: the message, its
-        // first history row and its job are inserted by data-modifying CTEs
-        // (foreign keys are checked at the end of the statement). A reused
-        // idempotency key makes the message insert a no-op, so nothing is
-        // returned and nothing else is inserted; the unique index also
-        // settles a race between two first uses of a key (the loser waits
-        // for the winner's commit, then finds its row).
-        let row = sqlx::query(
-            "with m as ( \
-                 insert into messages (id, tenant_id, api, kind, operation, body, body_sha256, document_number, \
-                     document_type, carrier_id, idempotency_key, state) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued') \
-                 on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing \
-                 returning id, tenant_id, created_at), \
-             s as ( \
-                 insert into message_states (message_id, tenant_id, from_state, to_state, detail) \
-                 select id, tenant_id, 'received', 'queued', 'stored with its submit job' from m), \
-             j as ( \
-                 insert into jobs (tenant_id, message_id, kind, state, max_attempts) \
-                 select tenant_id, id, $12, 'ready', $13 from m returning id) \
-             select m.created_at, j.id as job_id from m, j",
-        )
-        .bind(id.0)
-        .bind(m.tenant_id.0)
-        .bind(&m.api)
-        .bind(&m.kind)
-        .bind(m.operation.as_str())
-        .bind(Json(&m.body))
-        .bind(body_sha256)
-        .bind(&m.document_number)
-        .bind(&m.document_type)
-        .bind(&m.carrier_id)
-        .bind(&m.idempotency_key)
-        .bind(job_kind::SUBMIT)
-        .bind(clamp_i32(plan.max_attempts))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        let Some(row) = row else {
-            let key = m.idempotency_key.as_deref().unwrap_or_default();
-            return self
-                .find_by_idempotency(m, key, body_sha256)
-                .await?
-                .ok_or_else(|| Error::Conflict(format!("idempotency key '{key}' is in use")));
+        let (reply, answer) = oneshot::channel();
+        let request = SubmitRequest {
+            m: m.clone(),
+            id,
+            hash: body_sha256.to_vec(),
+            max_attempts: plan.max_attempts,
+            reply,
         };
-        let at: OffsetDateTime = get(&row, "created_at")?;
-        let job_id: i64 = get(&row, "job_id")?;
-        self.signal_enqueue();
-        Ok(Submission {
-            message: Message {
-                id,
-                tenant_id: m.tenant_id,
-                api: m.api.clone(),
-                kind: m.kind.clone(),
-                operation: m.operation,
-                body: m.body.clone(),
-                document_number: m.document_number.clone(),
-                document_type: m.document_type.clone(),
-                carrier_id: m.carrier_id.clone(),
-                idempotency_key: m.idempotency_key.clone(),
-                state: MessageState::Queued,
-                mrn: None,
-                request_id: None,
-                validation_errors: None,
-                created_at: at,
-                updated_at: at,
-            },
-            job: Some(JobId(job_id)),
-            replayed: false,
-        })
+        let closed = || Error::Database {
+            backend: B,
+            message: "the store is closed".into(),
+        };
+        self.submits.send(request).await.map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
     }
 
     pub(crate) async fn get_message(&self, tenant: TenantId, id: MessageId) -> Result<Message> {

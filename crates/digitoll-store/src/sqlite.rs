@@ -12,13 +12,15 @@
 //! Times are stored as integer unix milliseconds taken from this process's
 //! clock (the only clock that touches the file).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
 };
 use sqlx::types::Json;
 use sqlx::{Row, Sqlite};
@@ -41,7 +43,7 @@ pub(crate) struct SqliteBackend {
     writer: SqlitePool,
     reader: SqlitePool,
     notify: Arc<Notify>,
-    submits: mpsc::Sender<SubmitRequest>,
+    writes: mpsc::Sender<WriteOp>,
     batcher: JoinHandle<()>,
 }
 
@@ -198,85 +200,33 @@ fn delivery(row: &SqliteRow) -> Result<WebhookDelivery> {
     })
 }
 
-/// Submissions waiting for the group-commit task.
-struct SubmitRequest {
+/// Stores a submission: the message, its first history row and its submit
+/// job; an already used idempotency key answers the stored message (or a
+/// conflict when the body differs).
+async fn insert_submission(
+    tx: &mut SqliteConnection,
     m: NewMessage,
     id: MessageId,
     hash: Vec<u8>,
     max_attempts: u32,
-    reply: oneshot::Sender<Result<Submission>>,
-}
-
-/// The most submissions committed in one transaction.
-const MAX_BATCH: usize = 256;
-
-/// Group commit: concurrent submissions are written in one `begin immediate`
-/// transaction (one commit, so one fsync under `synchronous=FULL`). Each
-/// caller is answered only after that commit. If the batch fails, every
-/// request is retried in a transaction of its own, so one bad submission
-/// (an unknown tenant, say) cannot fail the others.
-async fn batcher(writer: SqlitePool, notify: Arc<Notify>, mut rx: mpsc::Receiver<SubmitRequest>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = rx.recv().await {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(r) => batch.push(r),
-                Err(_) => break,
-            }
-        }
-        match insert_batch(&writer, &batch).await {
-            Ok(results) => {
-                crate::wake_all(&notify);
-                for (req, result) in batch.drain(..).zip(results) {
-                    let _ = req.reply.send(result);
-                }
-            }
-            Err(e) if batch.len() == 1 => {
-                if let Some(req) = batch.pop() {
-                    let _ = req.reply.send(Err(e));
-                }
-            }
-            Err(_) => {
-                for req in batch.drain(..) {
-                    let result = insert_batch(&writer, std::slice::from_ref(&req))
-                        .await
-                        .and_then(|mut r| r.pop().expect("one result per request"));
-                    if result.is_ok() {
-                        crate::wake_all(&notify);
-                    }
-                    let _ = req.reply.send(result);
-                }
-            }
-        }
-    }
-}
-
-/// Inserts a batch in one transaction. The outer error aborts the batch; the
-/// inner results are per request (an idempotency replay or conflict).
-async fn insert_batch(
-    writer: &SqlitePool,
-    batch: &[SubmitRequest],
-) -> Result<Vec<Result<Submission>>> {
-    let mut tx = writer.begin_with("begin immediate").await.map_err(db)?;
+) -> Result<Submission> {
     let now = now_ms();
     let at = ts(now)?;
-    let mut results = Vec::with_capacity(batch.len());
-    for req in batch {
-        let m = &req.m;
+    {
+        let m = &m;
         let inserted = sqlx::query(
             "insert into messages (id, tenant_id, api, kind, operation, body, body_sha256, document_number, \
              document_type, carrier_id, idempotency_key, state, created_at, updated_at) \
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued', $12, $12) \
              on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing",
         )
-        .bind(req.id.0)
+        .bind(id.0)
         .bind(m.tenant_id.0)
         .bind(&m.api)
         .bind(&m.kind)
         .bind(m.operation.as_str())
         .bind(Json(&m.body))
-        .bind(&req.hash)
+        .bind(&hash)
         .bind(&m.document_number)
         .bind(&m.document_type)
         .bind(&m.carrier_id)
@@ -298,19 +248,13 @@ async fn insert_batch(
                 .await
                 .map_err(db)?;
             let stored: Vec<u8> = get(&row, "body_sha256")?;
-            results.push(message_hash_matches(
-                message(&row)?,
-                &stored,
-                &req.hash,
-                key,
-            ));
-            continue;
+            return message_hash_matches(message(&row)?, &stored, &hash, key);
         }
         sqlx::query(
             "insert into message_states (message_id, tenant_id, from_state, to_state, detail, at) \
              values ($1, $2, 'received', 'queued', 'stored with its submit job', $3)",
         )
-        .bind(req.id.0)
+        .bind(id.0)
         .bind(m.tenant_id.0)
         .bind(now)
         .execute(&mut *tx)
@@ -321,16 +265,16 @@ async fn insert_batch(
              values ($1, $2, $3, null, 'ready', $4, 0, $5, $4, $4) returning id",
         )
         .bind(m.tenant_id.0)
-        .bind(req.id.0)
+        .bind(id.0)
         .bind(job_kind::SUBMIT)
         .bind(now)
-        .bind(i64::from(req.max_attempts))
+        .bind(i64::from(max_attempts))
         .fetch_one(&mut *tx)
         .await
         .map_err(db)?;
-        results.push(Ok(Submission {
+        Ok(Submission {
             message: Message {
-                id: req.id,
+                id: id,
                 tenant_id: m.tenant_id,
                 api: m.api.clone(),
                 kind: m.kind.clone(),
@@ -349,10 +293,118 @@ async fn insert_batch(
             },
             job: Some(JobId(job_id)),
             replayed: false,
-        }));
+        })
     }
-    tx.commit().await.map_err(db)?;
-    Ok(results)
+}
+
+/// A future borrowing the writer connection.
+type BoxFut<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
+
+/// Answers a write's caller once its batch's outcome is known: `None` when
+/// the batch committed, the commit's error otherwise.
+type Reply = Box<dyn FnOnce(Option<&Error>) + Send>;
+
+/// One write: run on the batch's connection (or told why the batch could not
+/// start); returns its reply and whether it left the transaction unusable.
+type WriteOp = Box<
+    dyn for<'c> FnOnce(
+            std::result::Result<&'c mut SqliteConnection, &'c Error>,
+        ) -> BoxFut<'c, (Reply, bool)>
+        + Send,
+>;
+
+/// The most writes committed in one transaction.
+const MAX_BATCH: usize = 256;
+
+/// Group commit for every hot write (submissions, job claims and
+/// completions, state changes, attempts, webhook deliveries, routing
+/// signals): the writes queued while the previous batch was committing run
+/// in one `begin immediate` transaction, each inside its own savepoint, and
+/// share one commit (one fsync under `synchronous=FULL`). A write that fails
+/// is rolled back to its savepoint alone, so one bad write (an unknown
+/// tenant, a lost lease) cannot fail the others; every caller is answered
+/// only after the commit, so nothing is reported stored before it is
+/// durable.
+async fn group_writer(writer: SqlitePool, mut rx: mpsc::Receiver<WriteOp>) {
+    let mut batch: Vec<WriteOp> = Vec::with_capacity(MAX_BATCH);
+    let mut replies: Vec<Reply> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        let outcome = run_batch(&writer, &mut batch, &mut replies).await;
+        for reply in replies.drain(..) {
+            reply(outcome.as_ref().err());
+        }
+    }
+}
+
+async fn run_batch(
+    writer: &SqlitePool,
+    batch: &mut Vec<WriteOp>,
+    replies: &mut Vec<Reply>,
+) -> Result<()> {
+    let tx = writer.begin_with("begin immediate").await.map_err(db);
+    let mut tx = match tx {
+        Ok(tx) => tx,
+        Err(e) => {
+            for op in batch.drain(..) {
+                replies.push(op(Err(&e)).await.0);
+            }
+            return Err(e);
+        }
+    };
+    let mut poisoned = false;
+    for op in batch.drain(..) {
+        let (reply, broken) = op(Ok(&mut *tx)).await;
+        replies.push(reply);
+        poisoned |= broken;
+    }
+    if poisoned {
+        let _ = tx.rollback().await;
+        return Err(Error::Database {
+            backend: B,
+            message: "a write left its transaction unusable; the batch was rolled back".into(),
+        });
+    }
+    tx.commit().await.map_err(db)
+}
+
+/// Runs one write inside a savepoint. Returns its result and whether the
+/// transaction is left unusable (the savepoint could not be released or
+/// rolled back).
+async fn in_savepoint<T, F>(conn: &mut SqliteConnection, f: F) -> (Result<T>, bool)
+where
+    F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFut<'c, Result<T>>,
+{
+    if let Err(e) = sqlx::query("savepoint w").execute(&mut *conn).await {
+        return (Err(db(e)), false);
+    }
+    match f(&mut *conn).await {
+        Ok(v) => match sqlx::query("release w").execute(&mut *conn).await {
+            Ok(_) => (Ok(v), false),
+            Err(e) => (Err(db(e)), true),
+        },
+        Err(e) => {
+            let undone = sqlx::query("rollback to w")
+                .execute(&mut *conn)
+                .await
+                .is_ok()
+                && sqlx::query("release w").execute(&mut *conn).await.is_ok();
+            (Err(e), !undone)
+        }
+    }
+}
+
+fn closed() -> Error {
+    Error::Database {
+        backend: B,
+        message: "the store is closed".into(),
+    }
 }
 
 impl SqliteBackend {
@@ -393,15 +445,57 @@ impl SqliteBackend {
             .connect_with(base.read_only(true))
             .await
             .map_err(db)?;
-        let (submits, rx) = mpsc::channel(4 * MAX_BATCH);
-        let batcher = tokio::spawn(batcher(writer.clone(), notify.clone(), rx));
+        let (writes, rx) = mpsc::channel(4 * MAX_BATCH);
+        let batcher = tokio::spawn(group_writer(writer.clone(), rx));
         Ok(Self {
             writer,
             reader,
             notify,
-            submits,
+            writes,
             batcher,
         })
+    }
+
+    /// Runs `f` as one write of the next group commit and answers after
+    /// that commit.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFut<'c, Result<T>> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<Result<T>>();
+        let op: WriteOp = Box::new(move |conn| {
+            Box::pin(async move {
+                let (result, broken) = match conn {
+                    Ok(conn) => in_savepoint(conn, f).await,
+                    Err(e) => (
+                        Err(Error::Database {
+                            backend: B,
+                            message: e.to_string(),
+                        }),
+                        false,
+                    ),
+                };
+                let reply: Reply = Box::new(move |commit: Option<&Error>| {
+                    let _ = tx.send(match commit {
+                        None => result,
+                        Some(e) => Err(match e {
+                            Error::Database { message, .. } => Error::Database {
+                                backend: B,
+                                message: message.clone(),
+                            },
+                            other => Error::Database {
+                                backend: B,
+                                message: other.to_string(),
+                            },
+                        }),
+                    });
+                });
+                (reply, broken)
+            })
+        });
+        self.writes.send(op).await.map_err(|_| closed())?;
+        rx.await.map_err(|_| closed())?
     }
 
     pub(crate) async fn close(&self) {
@@ -629,20 +723,16 @@ impl SqliteBackend {
         body_sha256: &[u8],
         plan: &JobPlan,
     ) -> Result<Submission> {
-        let (reply, answer) = oneshot::channel();
-        let request = SubmitRequest {
-            m: m.clone(),
-            id,
-            hash: body_sha256.to_vec(),
-            max_attempts: plan.max_attempts,
-            reply,
-        };
-        let closed = || Error::Database {
-            backend: B,
-            message: "the store is closed".into(),
-        };
-        self.submits.send(request).await.map_err(|_| closed())?;
-        answer.await.map_err(|_| closed())?
+        let m = m.clone();
+        let hash = body_sha256.to_vec();
+        let max_attempts = plan.max_attempts;
+        let submission = self
+            .write(move |c| Box::pin(insert_submission(c, m, id, hash, max_attempts)))
+            .await?;
+        if !submission.replayed {
+            crate::wake_all(&self.notify);
+        }
+        Ok(submission)
     }
 
     pub(crate) async fn get_message(&self, tenant: TenantId, id: MessageId) -> Result<Message> {
@@ -703,54 +793,57 @@ impl SqliteBackend {
         id: MessageId,
         t: &Transition,
     ) -> Result<Message> {
-        let mut tx = self
-            .writer
-            .begin_with("begin immediate")
-            .await
-            .map_err(db)?;
-        let current: Option<String> =
-            sqlx::query_scalar("select state from messages where tenant_id = $1 and id = $2")
-                .bind(tenant.0)
+        let t = t.clone();
+        let r = self
+            .write(move |tx| {
+                Box::pin(async move {
+                let current: Option<String> =
+                    sqlx::query_scalar("select state from messages where tenant_id = $1 and id = $2")
+                        .bind(tenant.0)
+                        .bind(id.0)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                let current: MessageState = current
+                    .ok_or_else(|| Error::not_found(format!("message {id}")))?
+                    .parse()?;
+                crate::check_transition(id, current, &t)?;
+                let now = now_ms();
+                let sql = format!(
+                    "update messages set state = $3, request_id = coalesce($4, request_id), mrn = coalesce($5, mrn), \
+                     validation_errors = coalesce($6, validation_errors), updated_at = $7 \
+                     where tenant_id = $1 and id = $2 returning {MESSAGE_COLS}"
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(tenant.0)
+                    .bind(id.0)
+                    .bind(t.to.as_str())
+                    .bind(&t.request_id)
+                    .bind(&t.mrn)
+                    .bind(t.validation_errors.as_ref().map(Json))
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                sqlx::query(
+                    "insert into message_states (message_id, tenant_id, from_state, to_state, detail, at) \
+                     values ($1, $2, $3, $4, $5, $6)",
+                )
                 .bind(id.0)
-                .fetch_optional(&mut *tx)
+                .bind(tenant.0)
+                .bind(current.as_str())
+                .bind(t.to.as_str())
+                .bind(&t.detail)
+                .bind(now)
+                .execute(&mut *tx)
                 .await
                 .map_err(db)?;
-        let current: MessageState = current
-            .ok_or_else(|| Error::not_found(format!("message {id}")))?
-            .parse()?;
-        crate::check_transition(id, current, t)?;
-        let now = now_ms();
-        let sql = format!(
-            "update messages set state = $3, request_id = coalesce($4, request_id), mrn = coalesce($5, mrn), \
-             validation_errors = coalesce($6, validation_errors), updated_at = $7 \
-             where tenant_id = $1 and id = $2 returning {MESSAGE_COLS}"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(tenant.0)
-            .bind(id.0)
-            .bind(t.to.as_str())
-            .bind(&t.request_id)
-            .bind(&t.mrn)
-            .bind(t.validation_errors.as_ref().map(Json))
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
-        sqlx::query(
-            "insert into message_states (message_id, tenant_id, from_state, to_state, detail, at) \
-             values ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(id.0)
-        .bind(tenant.0)
-        .bind(current.as_str())
-        .bind(t.to.as_str())
-        .bind(&t.detail)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        message(&row)
+                message(&row)
+
+                })
+            })
+            .await;
+        r
     }
 
     pub(crate) async fn history(
@@ -787,21 +880,29 @@ impl SqliteBackend {
         message: MessageId,
         job: Option<JobId>,
     ) -> Result<u32> {
-        let no: Option<i64> = sqlx::query_scalar(
-            "insert into attempts (message_id, attempt_no, tenant_id, job_id, started_at) \
-             select $2, coalesce((select max(attempt_no) from attempts where message_id = $2), 0) + 1, $1, $3, $4 \
-             where exists (select 1 from messages where tenant_id = $1 and id = $2) \
-             returning attempt_no",
-        )
-        .bind(tenant.0)
-        .bind(message.0)
-        .bind(job.map(|j| j.0))
-        .bind(now_ms())
-        .fetch_optional(&self.writer)
-        .await
-        .map_err(db)?;
-        no.map(|n| n as u32)
-            .ok_or_else(|| Error::not_found(format!("message {message}")))
+        let r = self
+            .write(move |tx| {
+                Box::pin(async move {
+                let no: Option<i64> = sqlx::query_scalar(
+                    "insert into attempts (message_id, attempt_no, tenant_id, job_id, started_at) \
+                     select $2, coalesce((select max(attempt_no) from attempts where message_id = $2), 0) + 1, $1, $3, $4 \
+                     where exists (select 1 from messages where tenant_id = $1 and id = $2) \
+                     returning attempt_no",
+                )
+                .bind(tenant.0)
+                .bind(message.0)
+                .bind(job.map(|j| j.0))
+                .bind(now_ms())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+                no.map(|n| n as u32)
+                    .ok_or_else(|| Error::not_found(format!("message {message}")))
+
+                })
+            })
+            .await;
+        r
     }
 
     pub(crate) async fn finish_attempt(
@@ -811,27 +912,36 @@ impl SqliteBackend {
         attempt_no: u32,
         r: &AttemptResult,
     ) -> Result<()> {
-        let done = sqlx::query(
-            "update attempts set finished_at = $4, outcome = $5, http_status = $6, error_class = $7, error_text = $8 \
-             where tenant_id = $1 and message_id = $2 and attempt_no = $3",
-        )
-        .bind(tenant.0)
-        .bind(message.0)
-        .bind(i64::from(attempt_no))
-        .bind(now_ms())
-        .bind(&r.outcome)
-        .bind(r.http_status.map(i64::from))
-        .bind(&r.error_class)
-        .bind(&r.error_text)
-        .execute(&self.writer)
-        .await
-        .map_err(db)?;
-        if done.rows_affected() == 0 {
-            return Err(Error::not_found(format!(
-                "attempt {attempt_no} of message {message}"
-            )));
-        }
-        Ok(())
+        let r = r.clone();
+        let r = self
+            .write(move |tx| {
+                Box::pin(async move {
+                let done = sqlx::query(
+                    "update attempts set finished_at = $4, outcome = $5, http_status = $6, error_class = $7, error_text = $8 \
+                     where tenant_id = $1 and message_id = $2 and attempt_no = $3",
+                )
+                .bind(tenant.0)
+                .bind(message.0)
+                .bind(i64::from(attempt_no))
+                .bind(now_ms())
+                .bind(&r.outcome)
+                .bind(r.http_status.map(i64::from))
+                .bind(&r.error_class)
+                .bind(&r.error_text)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                if done.rows_affected() == 0 {
+                    return Err(Error::not_found(format!(
+                        "attempt {attempt_no} of message {message}"
+                    )));
+                }
+                Ok(())
+
+                })
+            })
+            .await;
+        r
     }
 
     pub(crate) async fn attempts(
@@ -867,32 +977,43 @@ impl SqliteBackend {
     // ------------------------------------------------------------------- jobs
 
     pub(crate) async fn enqueue(&self, j: &NewJob, max_attempts: u32) -> Result<JobId> {
-        let now = now_ms();
-        let run_at = now + j.delay.map_or(0, dur_ms);
-        let id: Option<i64> = sqlx::query_scalar(
-            "insert into jobs (tenant_id, message_id, kind, payload, state, run_at, attempts, max_attempts, created_at, updated_at) \
-             select $1, $2, $3, $4, 'ready', $5, 0, $6, $7, $7 \
-             where $2 is null or exists (select 1 from messages where tenant_id = $1 and id = $2) \
-             returning id",
-        )
-        .bind(j.tenant_id.0)
-        .bind(j.message_id.map(|m| m.0))
-        .bind(&j.kind)
-        .bind(j.payload.as_ref().map(Json))
-        .bind(run_at)
-        .bind(i64::from(max_attempts))
-        .bind(now)
-        .fetch_optional(&self.writer)
-        .await
-        .map_err(db)?;
-        let id = id.ok_or_else(|| {
-            Error::not_found(format!(
-                "message {}",
-                j.message_id.map(|m| m.to_string()).unwrap_or_default()
-            ))
-        })?;
-        crate::wake_all(&self.notify);
-        Ok(JobId(id))
+        let j = j.clone();
+        let r = self
+            .write(move |tx| {
+                Box::pin(async move {
+                let now = now_ms();
+                let run_at = now + j.delay.map_or(0, dur_ms);
+                let id: Option<i64> = sqlx::query_scalar(
+                    "insert into jobs (tenant_id, message_id, kind, payload, state, run_at, attempts, max_attempts, created_at, updated_at) \
+                     select $1, $2, $3, $4, 'ready', $5, 0, $6, $7, $7 \
+                     where $2 is null or exists (select 1 from messages where tenant_id = $1 and id = $2) \
+                     returning id",
+                )
+                .bind(j.tenant_id.0)
+                .bind(j.message_id.map(|m| m.0))
+                .bind(&j.kind)
+                .bind(j.payload.as_ref().map(Json))
+                .bind(run_at)
+                .bind(i64::from(max_attempts))
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+                let id = id.ok_or_else(|| {
+                    Error::not_found(format!(
+                        "message {}",
+                        j.message_id.map(|m| m.to_string()).unwrap_or_default()
+                    ))
+                })?;
+                Ok(JobId(id))
+
+                })
+            })
+            .await;
+        if r.is_ok() {
+            crate::wake_all(&self.notify);
+        }
+        r
     }
 
     pub(crate) async fn claim(
@@ -901,63 +1022,75 @@ impl SqliteBackend {
         limit: u32,
         lease: Duration,
     ) -> Result<Vec<Job>> {
-        let now = now_ms();
-        let mut tx = self
-            .writer
-            .begin_with("begin immediate")
-            .await
-            .map_err(db)?;
-        // Jobs whose last allowed attempt died with its worker are dead-lettered
-        // here, since no worker is left to call `fail` for them.
-        sqlx::query(
-            "update jobs set state = 'dead', lease_owner = null, lease_expires_at = null, \
-             last_error = 'lease expired on the last allowed attempt', updated_at = $1 \
-             where state = 'leased' and lease_expires_at <= $1 and attempts >= max_attempts",
-        )
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        let sql = format!(
-            "update jobs set state = 'leased', lease_owner = $1, lease_expires_at = $2, \
-             attempts = attempts + 1, updated_at = $3 \
-             where id in (select id from jobs \
-                 where (state = 'ready' and run_at <= $3) \
-                    or (state = 'leased' and lease_expires_at <= $3 and attempts < max_attempts) \
-                 order by run_at, id limit $4) \
-             returning {JOB_COLS}"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(worker)
-            .bind(now + dur_ms(lease))
-            .bind(now)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        let mut jobs = rows.iter().map(job).collect::<Result<Vec<_>>>()?;
-        jobs.sort_by_key(|j| (j.run_at, j.id));
-        Ok(jobs)
+        let worker = worker.to_owned();
+        let r = self
+            .write(move |tx| {
+                Box::pin(async move {
+                let now = now_ms();
+                // Jobs whose last allowed attempt died with its worker are dead-lettered
+                // here, since no worker is left to call `fail` for them.
+                sqlx::query(
+                    "update jobs set state = 'dead', lease_owner = null, lease_expires_at = null, \
+                     last_error = 'lease expired on the last allowed attempt', updated_at = $1 \
+                     where state = 'leased' and lease_expires_at <= $1 and attempts >= max_attempts",
+                )
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                let sql = format!(
+                    "update jobs set state = 'leased', lease_owner = $1, lease_expires_at = $2, \
+                     attempts = attempts + 1, updated_at = $3 \
+                     where id in (select id from jobs \
+                         where (state = 'ready' and run_at <= $3) \
+                            or (state = 'leased' and lease_expires_at <= $3 and attempts < max_attempts) \
+                         order by run_at, id limit $4) \
+                     returning {JOB_COLS}"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(&worker)
+                    .bind(now + dur_ms(lease))
+                    .bind(now)
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                let mut jobs = rows.iter().map(job).collect::<Result<Vec<_>>>()?;
+                jobs.sort_by_key(|j| (j.run_at, j.id));
+                Ok(jobs)
+
+                })
+            })
+            .await;
+        r
     }
 
     pub(crate) async fn complete(&self, j: &Job) -> Result<()> {
-        let done = sqlx::query(
-            "update jobs set state = 'done', lease_owner = null, lease_expires_at = null, updated_at = $5 \
-             where id = $1 and tenant_id = $2 and state = 'leased' and lease_owner = $3 and attempts = $4",
-        )
-        .bind(j.id.0)
-        .bind(j.tenant_id.0)
-        .bind(&j.lease_owner)
-        .bind(i64::from(j.attempts))
-        .bind(now_ms())
-        .execute(&self.writer)
-        .await
-        .map_err(db)?;
-        if done.rows_affected() == 0 {
-            return Err(Error::LeaseLost { job: j.id });
-        }
-        Ok(())
+        let j = j.clone();
+        let r = self
+            .write(move |tx| {
+                Box::pin(async move {
+                let done = sqlx::query(
+                    "update jobs set state = 'done', lease_owner = null, lease_expires_at = null, updated_at = $5 \
+                     where id = $1 and tenant_id = $2 and state = 'leased' and lease_owner = $3 and attempts = $4",
+                )
+                .bind(j.id.0)
+                .bind(j.tenant_id.0)
+                .bind(&j.lease_owner)
+                .bind(i64::from(j.attempts))
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                if done.rows_affected() == 0 {
+                    return Err(Error::LeaseLost { job: j.id });
+                }
+                Ok(())
+
+                })
+            })
+            .await;
+        r
     }
 
     pub(crate) async fn reschedule(
@@ -966,69 +1099,98 @@ impl SqliteBackend {
         delay: Duration,
         error: &str,
     ) -> Result<OffsetDateTime> {
-        let now = now_ms();
-        let run_at = now + dur_ms(delay);
-        let done = sqlx::query(
-            "update jobs set state = 'ready', run_at = $5, lease_owner = null, lease_expires_at = null, \
-             last_error = $6, updated_at = $7 \
-             where id = $1 and tenant_id = $2 and state = 'leased' and lease_owner = $3 and attempts = $4",
-        )
-        .bind(j.id.0)
-        .bind(j.tenant_id.0)
-        .bind(&j.lease_owner)
-        .bind(i64::from(j.attempts))
-        .bind(run_at)
-        .bind(error)
-        .bind(now)
-        .execute(&self.writer)
-        .await
-        .map_err(db)?;
-        if done.rows_affected() == 0 {
-            return Err(Error::LeaseLost { job: j.id });
-        }
-        ts(run_at)
+        let j = j.clone();
+        let error = error.to_owned();
+        let r = self
+            .write(move |tx| {
+                Box::pin(async move {
+                let now = now_ms();
+                let run_at = now + dur_ms(delay);
+                let done = sqlx::query(
+                    "update jobs set state = 'ready', run_at = $5, lease_owner = null, lease_expires_at = null, \
+                     last_error = $6, updated_at = $7 \
+                     where id = $1 and tenant_id = $2 and state = 'leased' and lease_owner = $3 and attempts = $4",
+                )
+                .bind(j.id.0)
+                .bind(j.tenant_id.0)
+                .bind(&j.lease_owner)
+                .bind(i64::from(j.attempts))
+                .bind(run_at)
+                .bind(error)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                if done.rows_affected() == 0 {
+                    return Err(Error::LeaseLost { job: j.id });
+                }
+                ts(run_at)
+
+                })
+            })
+            .await;
+        r
     }
 
     pub(crate) async fn dead_letter(&self, j: &Job, error: &str) -> Result<()> {
-        let done = sqlx::query(
-            "update jobs set state = 'dead', lease_owner = null, lease_expires_at = null, \
-             last_error = $5, updated_at = $6 \
-             where id = $1 and tenant_id = $2 and state = 'leased' and lease_owner = $3 and attempts = $4",
-        )
-        .bind(j.id.0)
-        .bind(j.tenant_id.0)
-        .bind(&j.lease_owner)
-        .bind(i64::from(j.attempts))
-        .bind(error)
-        .bind(now_ms())
-        .execute(&self.writer)
-        .await
-        .map_err(db)?;
-        if done.rows_affected() == 0 {
-            return Err(Error::LeaseLost { job: j.id });
-        }
-        Ok(())
+        let j = j.clone();
+        let error = error.to_owned();
+        let r = self
+            .write(move |tx| {
+                Box::pin(async move {
+                let done = sqlx::query(
+                    "update jobs set state = 'dead', lease_owner = null, lease_expires_at = null, \
+                     last_error = $5, updated_at = $6 \
+                     where id = $1 and tenant_id = $2 and state = 'leased' and lease_owner = $3 and attempts = $4",
+                )
+                .bind(j.id.0)
+                .bind(j.tenant_id.0)
+                .bind(&j.lease_owner)
+                .bind(i64::from(j.attempts))
+                .bind(error)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                if done.rows_affected() == 0 {
+                    return Err(Error::LeaseLost { job: j.id });
+                }
+                Ok(())
+
+                })
+            })
+            .await;
+        r
     }
 
     pub(crate) async fn extend_lease(&self, j: &Job, lease: Duration) -> Result<OffsetDateTime> {
-        let until = now_ms() + dur_ms(lease);
-        let done = sqlx::query(
-            "update jobs set lease_expires_at = $5, updated_at = $6 \
-             where id = $1 and tenant_id = $2 and state = 'leased' and lease_owner = $3 and attempts = $4",
-        )
-        .bind(j.id.0)
-        .bind(j.tenant_id.0)
-        .bind(&j.lease_owner)
-        .bind(i64::from(j.attempts))
-        .bind(until)
-        .bind(now_ms())
-        .execute(&self.writer)
-        .await
-        .map_err(db)?;
-        if done.rows_affected() == 0 {
-            return Err(Error::LeaseLost { job: j.id });
-        }
-        ts(until)
+        let j = j.clone();
+        let r = self
+            .write(move |tx| {
+                Box::pin(async move {
+                let until = now_ms() + dur_ms(lease);
+                let done = sqlx::query(
+                    "update jobs set lease_expires_at = $5, updated_at = $6 \
+                     where id = $1 and tenant_id = $2 and state = 'leased' and lease_owner = $3 and attempts = $4",
+                )
+                .bind(j.id.0)
+                .bind(j.tenant_id.0)
+                .bind(&j.lease_owner)
+                .bind(i64::from(j.attempts))
+                .bind(until)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                if done.rows_affected() == 0 {
+                    return Err(Error::LeaseLost { job: j.id });
+                }
+                ts(until)
+
+                })
+            })
+            .await;
+        r
     }
 
     pub(crate) async fn get_job(&self, tenant: Option<TenantId>, id: JobId) -> Result<Job> {
@@ -1153,41 +1315,47 @@ impl SqliteBackend {
         signals: &[NewRoutingSignal],
         marker: &str,
     ) -> Result<()> {
-        let now = now_ms();
-        let mut tx = self
-            .writer
-            .begin_with("begin immediate")
-            .await
-            .map_err(db)?;
-        for s in signals {
-            sqlx::query(
-                "insert into routing_signals (tenant_id, feed, reference, signal, control_location, received_at, raw, created_at) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(tenant.0)
-            .bind(feed)
-            .bind(&s.reference)
-            .bind(&s.signal)
-            .bind(&s.control_location)
-            .bind((s.received_at.unix_timestamp_nanos() / 1_000_000) as i64)
-            .bind(Json(&s.raw))
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        }
-        sqlx::query(
-            "insert into routing_cursors (tenant_id, feed, marker, created_at, updated_at) values ($1, $2, $3, $4, $4) \
-             on conflict (tenant_id, feed) do update set marker = excluded.marker, updated_at = excluded.updated_at",
-        )
-        .bind(tenant.0)
-        .bind(feed)
-        .bind(marker)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        tx.commit().await.map_err(db)
+        let feed = feed.to_owned();
+        let signals = signals.to_vec();
+        let marker = marker.to_owned();
+        let r = self
+            .write(move |tx| {
+                Box::pin(async move {
+                let now = now_ms();
+                for s in signals {
+                    sqlx::query(
+                        "insert into routing_signals (tenant_id, feed, reference, signal, control_location, received_at, raw, created_at) \
+                         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(tenant.0)
+                    .bind(&feed)
+                    .bind(&s.reference)
+                    .bind(&s.signal)
+                    .bind(&s.control_location)
+                    .bind((s.received_at.unix_timestamp_nanos() / 1_000_000) as i64)
+                    .bind(Json(&s.raw))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                }
+                sqlx::query(
+                    "insert into routing_cursors (tenant_id, feed, marker, created_at, updated_at) values ($1, $2, $3, $4, $4) \
+                     on conflict (tenant_id, feed) do update set marker = excluded.marker, updated_at = excluded.updated_at",
+                )
+                .bind(tenant.0)
+                .bind(&feed)
+                .bind(&marker)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                Ok(())
+
+                })
+            })
+            .await;
+        r
     }
 
     pub(crate) async fn routing_cursor(
@@ -1314,46 +1482,53 @@ impl SqliteBackend {
         payload: &serde_json::Value,
         plan: &JobPlan,
     ) -> Result<(WebhookDelivery, JobId)> {
-        let now = now_ms();
-        let mut tx = self
-            .writer
-            .begin_with("begin immediate")
-            .await
-            .map_err(db)?;
-        let sql = format!(
-            "insert into webhook_deliveries (id, tenant_id, subscription_id, message_id, event, payload, status, attempts, created_at, updated_at) \
-             select $1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7 \
-             where exists (select 1 from webhook_subscriptions where tenant_id = $2 and id = $3) \
-             returning {DELIVERY_COLS}"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id.0)
-            .bind(tenant.0)
-            .bind(subscription.0)
-            .bind(message.map(|m| m.0))
-            .bind(event)
-            .bind(Json(payload))
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| Error::not_found(format!("webhook {subscription}")))?;
-        let job_id: i64 = sqlx::query_scalar(
-            "insert into jobs (tenant_id, message_id, kind, payload, state, run_at, attempts, max_attempts, created_at, updated_at) \
-             values ($1, $2, $3, $4, 'ready', $5, 0, $6, $5, $5) returning id",
-        )
-        .bind(tenant.0)
-        .bind(message.map(|m| m.0))
-        .bind(job_kind::WEBHOOK_DELIVERY)
-        .bind(Json(serde_json::json!({ "delivery_id": id })))
-        .bind(now)
-        .bind(i64::from(plan.max_attempts))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        crate::wake_all(&self.notify);
-        Ok((delivery(&row)?, JobId(job_id)))
+        let event = event.to_owned();
+        let payload = payload.clone();
+        let max_attempts = plan.max_attempts;
+        let r = self
+            .write(move |tx| {
+                Box::pin(async move {
+                let now = now_ms();
+                let sql = format!(
+                    "insert into webhook_deliveries (id, tenant_id, subscription_id, message_id, event, payload, status, attempts, created_at, updated_at) \
+                     select $1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7 \
+                     where exists (select 1 from webhook_subscriptions where tenant_id = $2 and id = $3) \
+                     returning {DELIVERY_COLS}"
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id.0)
+                    .bind(tenant.0)
+                    .bind(subscription.0)
+                    .bind(message.map(|m| m.0))
+                    .bind(&event)
+                    .bind(Json(&payload))
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?
+                    .ok_or_else(|| Error::not_found(format!("webhook {subscription}")))?;
+                let job_id: i64 = sqlx::query_scalar(
+                    "insert into jobs (tenant_id, message_id, kind, payload, state, run_at, attempts, max_attempts, created_at, updated_at) \
+                     values ($1, $2, $3, $4, 'ready', $5, 0, $6, $5, $5) returning id",
+                )
+                .bind(tenant.0)
+                .bind(message.map(|m| m.0))
+                .bind(job_kind::WEBHOOK_DELIVERY)
+                .bind(Json(serde_json::json!({ "delivery_id": id })))
+                .bind(now)
+                .bind(i64::from(max_attempts))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+                Ok((delivery(&row)?, JobId(job_id)))
+
+                })
+            })
+            .await;
+        if r.is_ok() {
+            crate::wake_all(&self.notify);
+        }
+        r
     }
 
     pub(crate) async fn record_delivery(
@@ -1364,22 +1539,31 @@ impl SqliteBackend {
         http_status: Option<u16>,
         response: Option<&str>,
     ) -> Result<WebhookDelivery> {
-        let sql = format!(
-            "update webhook_deliveries set status = $3, attempts = attempts + 1, last_status_code = $4, \
-             last_response = $5, updated_at = $6 where tenant_id = $1 and id = $2 returning {DELIVERY_COLS}"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(tenant.0)
-            .bind(id.0)
-            .bind(status.as_str())
-            .bind(http_status.map(i64::from))
-            .bind(response)
-            .bind(now_ms())
-            .fetch_optional(&self.writer)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| Error::not_found(format!("webhook delivery {id}")))?;
-        delivery(&row)
+        let response = response.map(str::to_owned);
+        let r = self
+            .write(move |tx| {
+                Box::pin(async move {
+                let sql = format!(
+                    "update webhook_deliveries set status = $3, attempts = attempts + 1, last_status_code = $4, \
+                     last_response = $5, updated_at = $6 where tenant_id = $1 and id = $2 returning {DELIVERY_COLS}"
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(tenant.0)
+                    .bind(id.0)
+                    .bind(status.as_str())
+                    .bind(http_status.map(i64::from))
+                    .bind(response)
+                    .bind(now_ms())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?
+                    .ok_or_else(|| Error::not_found(format!("webhook delivery {id}")))?;
+                delivery(&row)
+
+                })
+            })
+            .await;
+        r
     }
 
     pub(crate) async fn deliveries(
@@ -1423,18 +1607,27 @@ impl SqliteBackend {
     // ------------------------------------------------------------------ audit
 
     pub(crate) async fn audit(&self, e: &NewAuditEntry) -> Result<()> {
-        sqlx::query(
-            "insert into audit_log (tenant_id, actor, action, detail, at) values ($1, $2, $3, $4, $5)",
-        )
-        .bind(e.tenant_id.map(|t| t.0))
-        .bind(&e.actor)
-        .bind(&e.action)
-        .bind(Json(&e.detail))
-        .bind(now_ms())
-        .execute(&self.writer)
-        .await
-        .map_err(db)?;
-        Ok(())
+        let e = e.clone();
+        let r = self
+            .write(move |tx| {
+                Box::pin(async move {
+                sqlx::query(
+                    "insert into audit_log (tenant_id, actor, action, detail, at) values ($1, $2, $3, $4, $5)",
+                )
+                .bind(e.tenant_id.map(|t| t.0))
+                .bind(&e.actor)
+                .bind(&e.action)
+                .bind(Json(&e.detail))
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                Ok(())
+
+                })
+            })
+            .await;
+        r
     }
 
     pub(crate) async fn audit_log(

@@ -767,6 +767,90 @@ async fn message_and_job_commit_together(h: Harness) {
     assert_eq!(h.count("message_states").await, 16);
 }
 
+/// Writes of different kinds issued together (which SQLite commits as one
+/// group) succeed or fail each on its own: a completion with a lost lease
+/// fails alone, the others are stored.
+async fn mixed_concurrent_writes_fail_alone(h: Harness) {
+    let s = &h.store;
+    let t = s.create_tenant(kid_tenant("111111111")).await.unwrap().id;
+    let mut msgs = Vec::new();
+    for i in 0..3 {
+        msgs.push(
+            s.submit_message(new_message(t, &format!("M{i}"), None))
+                .await
+                .unwrap()
+                .message
+                .id,
+        );
+    }
+    let mut jobs = Vec::new();
+    for _ in 0..3 {
+        jobs.push(claim_one(s, "w", Duration::from_secs(60)).await);
+    }
+    let good = jobs[0].clone();
+    let mut stale = jobs[1].clone();
+    stale.attempts += 1;
+    let moving = msgs[2];
+
+    let mut tasks = tokio::task::JoinSet::new();
+    {
+        let s = s.clone();
+        tasks.spawn(async move { ("complete", s.complete(&good).await.map(|_| ())) });
+    }
+    {
+        let s = s.clone();
+        tasks.spawn(async move { ("stale", s.complete(&stale).await.map(|_| ())) });
+    }
+    {
+        let s = s.clone();
+        tasks.spawn(async move {
+            let r = s
+                .transition(
+                    t,
+                    moving,
+                    Transition::to(MessageState::Sending).detail("go"),
+                )
+                .await
+                .map(|_| ());
+            ("transition", r)
+        });
+    }
+    for i in 0..8 {
+        let s = s.clone();
+        tasks.spawn(async move {
+            let r = s
+                .submit_message(new_message(t, &format!("N{i}"), None))
+                .await
+                .map(|_| ());
+            ("submit", r)
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        let (what, result) = done.unwrap();
+        match what {
+            "stale" => assert!(
+                matches!(result, Err(Error::LeaseLost { .. })),
+                "the stale completion must fail: {result:?}"
+            ),
+            _ => assert!(result.is_ok(), "{what} failed: {result:?}"),
+        }
+    }
+    assert_eq!(
+        s.job(Some(t), jobs[0].id).await.unwrap().state,
+        JobState::Done
+    );
+    assert_eq!(
+        s.job(Some(t), jobs[1].id).await.unwrap().state,
+        JobState::Leased
+    );
+    assert_eq!(
+        s.message(t, moving).await.unwrap().state,
+        MessageState::Sending
+    );
+    assert_eq!(h.count("messages").await, 11);
+    assert_eq!(h.count("message_states").await, 12, "11 queued + 1 sending");
+}
+
 async fn idempotency_replay_and_conflict(h: Harness) {
     let s = &h.store;
     let t = s.create_tenant(kid_tenant("111111111")).await.unwrap().id;
@@ -1544,6 +1628,7 @@ on_both_backends!(
     api_keys_are_hashed,
     tenants_are_isolated,
     message_and_job_commit_together,
+    mixed_concurrent_writes_fail_alone,
     idempotency_replay_and_conflict,
     concurrent_claimers_never_share_a_job,
     expired_leases_are_reclaimed_and_fenced,

@@ -212,11 +212,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 }
 
 pub(crate) async fn playground(state: &GatewayState, tenant: TenantId) -> Result<bool, ApiError> {
-    let t = state.store().tenant(tenant).await?;
-    Ok(matches!(
-        t.environment,
-        digitoll_store::Environment::Test | digitoll_store::Environment::Sim
-    ))
+    Ok(state.auth().tenant(tenant).await?.playground)
 }
 
 fn accepted(sub: digitoll_store::Submission) -> Response {
