@@ -110,9 +110,30 @@ struct Inner {
     slots: moka::future::Cache<String, Arc<Slot>>,
 }
 
+/// One cached token. Readers take a copy of `current` under a short
+/// synchronous lock (no await, no queueing behind a refresh); `refresh` is
+/// held only by the one caller that exchanges a new token (single flight),
+/// and is the only writer of `current`.
 #[derive(Default)]
 struct Slot {
-    token: tokio::sync::Mutex<Option<TollToken>>,
+    current: std::sync::RwLock<Option<TollToken>>,
+    refresh: tokio::sync::Mutex<()>,
+}
+
+impl Slot {
+    fn get(&self) -> Option<TollToken> {
+        self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set(&self, token: Option<TollToken>) {
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = token;
+    }
 }
 
 impl fmt::Debug for TollTokenProvider {
@@ -271,27 +292,33 @@ impl TollTokenProvider {
     /// [`Error::UnexpectedStatus`] / [`Error::InvalidResponse`] otherwise.
     pub async fn token(&self, request: &TokenRequest) -> Result<TollToken, Error> {
         let slot = self.slot(request).await;
-        let mut guard = slot.token.lock().await;
-        let now = self.inner.clock.now();
-        if let Some(t) = guard.as_ref()
-            && now < t.renew_at()
+        if let Some(t) = slot.get()
+            && self.inner.clock.now() < t.renew_at()
+        {
+            return Ok(t);
+        }
+        let _refreshing = slot.refresh.lock().await;
+        // Another caller may have refreshed while this one waited.
+        let current = slot.get();
+        if let Some(t) = &current
+            && self.inner.clock.now() < t.renew_at()
         {
             return Ok(t.clone());
         }
         match self.exchange(request).await {
             Ok(fresh) => {
-                *guard = Some(fresh.clone());
+                slot.set(Some(fresh.clone()));
                 Ok(fresh)
             }
             Err(e) => {
                 let now = self.inner.clock.now();
-                if let Some(old) = guard.as_ref()
+                if let Some(old) = current
                     && now + Duration::from_secs(5) < old.expires_at()
                 {
                     tracing::warn!(error = %e, "Toll token renewal failed; using the current token until it expires");
-                    return Ok(old.clone());
+                    return Ok(old);
                 }
-                *guard = None;
+                slot.set(None);
                 Err(e)
             }
         }
@@ -303,9 +330,9 @@ impl TollTokenProvider {
         let Some(slot) = self.inner.slots.get(&self.key(request)).await else {
             return false;
         };
-        let mut guard = slot.token.lock().await;
-        if guard.as_ref().is_some_and(|t| t.same_token(token)) {
-            *guard = None;
+        let _refreshing = slot.refresh.lock().await;
+        if slot.get().is_some_and(|t| t.same_token(token)) {
+            slot.set(None);
             true
         } else {
             false

@@ -161,8 +161,8 @@ async fn insert_one(pool: &PgPool, req: &SubmitRequest) -> Result<Submission> {
              insert into message_states (message_id, tenant_id, from_state, to_state, detail) \
              select id, tenant_id, 'received', 'queued', 'stored with its submit job' from m), \
          j as ( \
-             insert into jobs (tenant_id, message_id, kind, state, max_attempts) \
-             select tenant_id, id, $12, 'ready', $13 from m returning id) \
+             insert into jobs (tenant_id, message_id, kind, state, max_attempts, priority) \
+             select tenant_id, id, $12, 'ready', $13, 1 from m returning id) \
          select m.created_at, j.id as job_id from m, j",
     )
     .bind(req.id.0)
@@ -208,8 +208,8 @@ async fn insert_many(pool: &PgPool, batch: &[SubmitRequest]) -> Result<Vec<Resul
              insert into message_states (message_id, tenant_id, from_state, to_state, detail) \
              select id, tenant_id, 'received', 'queued', 'stored with its submit job' from m), \
          j as ( \
-             insert into jobs (tenant_id, message_id, kind, state, max_attempts) \
-             select m.tenant_id, m.id, $13, 'ready', input.max_attempts from m join input on input.id = m.id \
+             insert into jobs (tenant_id, message_id, kind, state, max_attempts, priority) \
+             select m.tenant_id, m.id, $13, 'ready', input.max_attempts, 1 from m join input on input.id = m.id \
              returning id, message_id) \
          select m.id, m.created_at, j.id as job_id from m join j on j.message_id = m.id",
     )
@@ -915,8 +915,9 @@ impl PgBackend {
     pub(crate) async fn enqueue(&self, j: &NewJob, max_attempts: u32) -> Result<JobId> {
         let id: Option<i64> = sqlx::query_scalar(
             "with j as ( \
-                 insert into jobs (tenant_id, message_id, kind, payload, state, run_at, max_attempts) \
-                 select $1, $2, $3, $4, 'ready', now() + make_interval(secs => $5), $6 \
+                 insert into jobs (tenant_id, message_id, kind, payload, state, run_at, max_attempts, priority) \
+                 select $1, $2, $3, $4, 'ready', now() + make_interval(secs => $5), $6, \
+                     case when $3 = 'submit' then 1 else 0 end \
                  where $2::uuid is null or exists (select 1 from messages where tenant_id = $1 and id = $2) \
                  returning id) \
              select id from j",
@@ -963,7 +964,7 @@ impl PgBackend {
              where id in (select id from jobs \
                  where (state = 'ready' and run_at <= now()) \
                     or (state = 'leased' and lease_expires_at <= now() and attempts < max_attempts) \
-                 order by run_at, id limit $3 \
+                 order by priority, run_at, id limit $3 \
                  for update skip locked) \
              returning {JOB_COLS}"
         );

@@ -261,8 +261,8 @@ async fn insert_submission(
         .await
         .map_err(db)?;
         let job_id: i64 = sqlx::query_scalar(
-            "insert into jobs (tenant_id, message_id, kind, payload, state, run_at, attempts, max_attempts, created_at, updated_at) \
-             values ($1, $2, $3, null, 'ready', $4, 0, $5, $4, $4) returning id",
+            "insert into jobs (tenant_id, message_id, kind, payload, state, run_at, attempts, max_attempts, created_at, updated_at, priority) \
+             values ($1, $2, $3, null, 'ready', $4, 0, $5, $4, $4, 1) returning id",
         )
         .bind(m.tenant_id.0)
         .bind(id.0)
@@ -456,9 +456,29 @@ impl SqliteBackend {
         })
     }
 
-    /// Runs `f` as one write of the next group commit and answers after
-    /// that commit.
+    /// Runs `f` as one write of the next group commit, inside a savepoint
+    /// (so a failure undoes all of `f`'s statements and nothing else), and
+    /// answers after that commit.
     async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFut<'c, Result<T>> + Send + 'static,
+    {
+        self.enqueue_write(f, true).await
+    }
+
+    /// Like [`Self::write`] without the savepoint, for a write made of one
+    /// modifying statement: SQLite undoes a failed statement by itself and
+    /// keeps the transaction, so the two extra round trips are not needed.
+    async fn write1<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFut<'c, Result<T>> + Send + 'static,
+    {
+        self.enqueue_write(f, false).await
+    }
+
+    async fn enqueue_write<T, F>(&self, f: F, savepoint: bool) -> Result<T>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFut<'c, Result<T>> + Send + 'static,
@@ -467,7 +487,8 @@ impl SqliteBackend {
         let op: WriteOp = Box::new(move |conn| {
             Box::pin(async move {
                 let (result, broken) = match conn {
-                    Ok(conn) => in_savepoint(conn, f).await,
+                    Ok(conn) if savepoint => in_savepoint(conn, f).await,
+                    Ok(conn) => (f(conn).await, false),
                     Err(e) => (
                         Err(Error::Database {
                             backend: B,
@@ -881,7 +902,7 @@ impl SqliteBackend {
         job: Option<JobId>,
     ) -> Result<u32> {
         let r = self
-            .write(move |tx| {
+            .write1(move |tx| {
                 Box::pin(async move {
                 let no: Option<i64> = sqlx::query_scalar(
                     "insert into attempts (message_id, attempt_no, tenant_id, job_id, started_at) \
@@ -914,7 +935,7 @@ impl SqliteBackend {
     ) -> Result<()> {
         let r = r.clone();
         let r = self
-            .write(move |tx| {
+            .write1(move |tx| {
                 Box::pin(async move {
                 let done = sqlx::query(
                     "update attempts set finished_at = $4, outcome = $5, http_status = $6, error_class = $7, error_text = $8 \
@@ -979,13 +1000,13 @@ impl SqliteBackend {
     pub(crate) async fn enqueue(&self, j: &NewJob, max_attempts: u32) -> Result<JobId> {
         let j = j.clone();
         let r = self
-            .write(move |tx| {
+            .write1(move |tx| {
                 Box::pin(async move {
                 let now = now_ms();
                 let run_at = now + j.delay.map_or(0, dur_ms);
                 let id: Option<i64> = sqlx::query_scalar(
-                    "insert into jobs (tenant_id, message_id, kind, payload, state, run_at, attempts, max_attempts, created_at, updated_at) \
-                     select $1, $2, $3, $4, 'ready', $5, 0, $6, $7, $7 \
+                    "insert into jobs (tenant_id, message_id, kind, payload, state, run_at, attempts, max_attempts, created_at, updated_at, priority) \
+                     select $1, $2, $3, $4, 'ready', $5, 0, $6, $7, $7, case when $3 = 'submit' then 1 else 0 end \
                      where $2 is null or exists (select 1 from messages where tenant_id = $1 and id = $2) \
                      returning id",
                 )
@@ -1044,7 +1065,7 @@ impl SqliteBackend {
                      where id in (select id from jobs \
                          where (state = 'ready' and run_at <= $3) \
                             or (state = 'leased' and lease_expires_at <= $3 and attempts < max_attempts) \
-                         order by run_at, id limit $4) \
+                         order by priority, run_at, id limit $4) \
                      returning {JOB_COLS}"
                 );
                 let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -1068,7 +1089,7 @@ impl SqliteBackend {
     pub(crate) async fn complete(&self, j: &Job) -> Result<()> {
         let j = j.clone();
         let r = self
-            .write(move |tx| {
+            .write1(move |tx| {
                 Box::pin(async move {
                 let done = sqlx::query(
                     "update jobs set state = 'done', lease_owner = null, lease_expires_at = null, updated_at = $5 \
@@ -1102,7 +1123,7 @@ impl SqliteBackend {
         let j = j.clone();
         let error = error.to_owned();
         let r = self
-            .write(move |tx| {
+            .write1(move |tx| {
                 Box::pin(async move {
                 let now = now_ms();
                 let run_at = now + dur_ms(delay);
@@ -1136,7 +1157,7 @@ impl SqliteBackend {
         let j = j.clone();
         let error = error.to_owned();
         let r = self
-            .write(move |tx| {
+            .write1(move |tx| {
                 Box::pin(async move {
                 let done = sqlx::query(
                     "update jobs set state = 'dead', lease_owner = null, lease_expires_at = null, \
@@ -1166,7 +1187,7 @@ impl SqliteBackend {
     pub(crate) async fn extend_lease(&self, j: &Job, lease: Duration) -> Result<OffsetDateTime> {
         let j = j.clone();
         let r = self
-            .write(move |tx| {
+            .write1(move |tx| {
                 Box::pin(async move {
                 let until = now_ms() + dur_ms(lease);
                 let done = sqlx::query(
@@ -1541,7 +1562,7 @@ impl SqliteBackend {
     ) -> Result<WebhookDelivery> {
         let response = response.map(str::to_owned);
         let r = self
-            .write(move |tx| {
+            .write1(move |tx| {
                 Box::pin(async move {
                 let sql = format!(
                     "update webhook_deliveries set status = $3, attempts = attempts + 1, last_status_code = $4, \
@@ -1609,7 +1630,7 @@ impl SqliteBackend {
     pub(crate) async fn audit(&self, e: &NewAuditEntry) -> Result<()> {
         let e = e.clone();
         let r = self
-            .write(move |tx| {
+            .write1(move |tx| {
                 Box::pin(async move {
                 sqlx::query(
                     "insert into audit_log (tenant_id, actor, action, detail, at) values ($1, $2, $3, $4, $5)",

@@ -302,11 +302,11 @@ async fn migrations_run_once_and_again(h: Harness) {
     ] {
         assert_eq!(h.count(table).await, 0, "{table} exists and is empty");
     }
-    // 0001_init and 0002_messages_mrn.
-    assert_eq!(h.count("_sqlx_migrations").await, 2);
+    // 0001_init, 0002_messages_mrn and 0003_job_priority.
+    assert_eq!(h.count("_sqlx_migrations").await, 3);
     // Opening again re-runs the migrator, which must be a no-op.
     let again = h.reopen(StoreOptions::without_master_key()).await;
-    assert_eq!(h.count("_sqlx_migrations").await, 2);
+    assert_eq!(h.count("_sqlx_migrations").await, 3);
     assert!(again.tenants().await.unwrap().is_empty());
     assert_eq!(
         again.backend_kind(),
@@ -849,6 +849,42 @@ async fn mixed_concurrent_writes_fail_alone(h: Harness) {
     );
     assert_eq!(h.count("messages").await, 11);
     assert_eq!(h.count("message_states").await, 12, "11 queued + 1 sending");
+}
+
+/// Under a backlog, due status polls (and webhook deliveries) are claimed
+/// before older new submissions, so messages already sent finish first.
+async fn due_polls_are_claimed_before_older_submissions(h: Harness) {
+    let s = &h.store;
+    let t = s.create_tenant(kid_tenant("111111111")).await.unwrap().id;
+    let mut first = None;
+    for i in 0..5 {
+        let sub = s
+            .submit_message(new_message(t, &format!("B{i}"), None))
+            .await
+            .unwrap();
+        first.get_or_insert(sub.message.id);
+    }
+    let poll = s
+        .enqueue(NewJob {
+            tenant_id: t,
+            message_id: first,
+            kind: job_kind::POLL_STATUS.into(),
+            payload: None,
+            delay: None,
+            max_attempts: None,
+        })
+        .await
+        .unwrap();
+    let claimed = s.claim("w", 2, Duration::from_secs(60)).await.unwrap();
+    let kinds: Vec<&str> = claimed.iter().map(|j| j.kind.as_str()).collect();
+    assert!(
+        claimed.iter().any(|j| j.id == poll),
+        "the due poll is claimed first: {kinds:?}"
+    );
+    assert_eq!(claimed.len(), 2);
+    let rest = s.claim("w", 10, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(rest.len(), 4, "the other submissions follow");
+    assert!(rest.iter().all(|j| j.kind == job_kind::SUBMIT));
 }
 
 async fn idempotency_replay_and_conflict(h: Harness) {
@@ -1629,6 +1665,7 @@ on_both_backends!(
     tenants_are_isolated,
     message_and_job_commit_together,
     mixed_concurrent_writes_fail_alone,
+    due_polls_are_claimed_before_older_submissions,
     idempotency_replay_and_conflict,
     concurrent_claimers_never_share_a_job,
     expired_leases_are_reclaimed_and_fenced,
