@@ -12,13 +12,12 @@
 //! the house waybill number). That step is after the commit, so a crash between
 //! the two loses those events (the signals themselves are stored).
 //!
-//! **Several instances.** The store has no lease for a feed and does not
-//! deduplicate signals by `routingResult.id`; two gateway processes sweeping
-//! the same tenant at the same moment may both read the page after the same
-//! marker and store it twice (at-least-once). Inside one process a lock
-//! serialises sweeps. Run the follower in one instance (`routing_interval`
-//! `None` in the others) until the store offers a compare-and-set of the
-//! cursor.
+//! **Several instances.** Storing a page is a compare-and-set of the cursor
+//! (`expected` = the marker the page was read after): when two gateway
+//! processes read the same page, the first to commit stores it and the other
+//! gets a conflict, stores nothing and leaves the feed until its next sweep.
+//! Each signal is stored, and its webhook event recorded, once. Inside one
+//! process a lock serialises sweeps, so they do not even read twice.
 //!
 //! [`GatewayConfig::routing_interval`]: crate::GatewayConfig::routing_interval
 
@@ -114,11 +113,13 @@ pub(crate) async fn follow_tenant(
     for feed in RoutingFeed::ALL {
         let name = feed.path_segment();
         for _ in 0..MAX_PAGES_PER_SWEEP {
-            let marker = state
+            let stored_marker = state
                 .store()
                 .routing_cursor(tenant, name)
                 .await
-                .map_err(|e| format!("{name} cursor: {e}"))?
+                .map_err(|e| format!("{name} cursor: {e}"))?;
+            let marker = stored_marker
+                .as_deref()
                 .and_then(|m| m.parse::<uuid::Uuid>().ok());
             let page = client
                 .page(feed, marker)
@@ -128,11 +129,26 @@ pub(crate) async fn follow_tenant(
                 break;
             };
             let signals: Vec<NewRoutingSignal> = page.iter().map(|s| to_new(feed, s)).collect();
-            state
+            match state
                 .store()
-                .record_routing_signals(tenant, name, &signals, &last.hyphenated().to_string())
+                .record_routing_signals(
+                    tenant,
+                    name,
+                    &signals,
+                    stored_marker.as_deref(),
+                    &last.hyphenated().to_string(),
+                )
                 .await
-                .map_err(|e| format!("{name} store: {e}"))?;
+            {
+                Ok(()) => {}
+                // Another instance stored this page first: its signals and
+                // events are recorded there; this sweep leaves the feed.
+                Err(digitoll_store::Error::Conflict(c)) => {
+                    tracing::debug!(tenant = %tenant, feed = name, conflict = %c, "page stored by another instance");
+                    break;
+                }
+                Err(e) => return Err(format!("{name} store: {e}")),
+            }
             stored += signals.len();
             for (s, new) in page.iter().zip(&signals) {
                 emit(state, tenant, feed, s, new).await;

@@ -261,6 +261,13 @@ pub(crate) fn message_hash_matches(
 
 /// The state rules: final states stay final, nothing returns to `received`,
 /// and an optimistic `expected_from` must match.
+/// The answer when a routing cursor is no longer where the page was read.
+pub(crate) fn cursor_moved(feed: &str) -> Error {
+    Error::Conflict(format!(
+        "the routing cursor of feed '{feed}' moved since this page was read (another instance stored it)"
+    ))
+}
+
 pub(crate) fn check_transition(id: MessageId, current: MessageState, t: &Transition) -> Result<()> {
     if let Some(expected) = t.expected_from
         && expected != current
@@ -825,19 +832,26 @@ impl Store {
 
     // ---------------------------------------------------------------- routing
 
-    /// Stores routing signals and moves the feed's cursor to `marker` in one
-    /// transaction, so a crash never skips or half-applies a page.
+    /// Stores routing signals and moves the feed's cursor from `expected`
+    /// (the marker the page was read after; `None` for a feed never read) to
+    /// `marker` in one transaction, so a crash never skips or half-applies a
+    /// page. The move is a compare-and-set: when the cursor is no longer at
+    /// `expected` (another gateway instance stored this page first), nothing
+    /// is stored and the answer is [`Error::Conflict`], so several instances
+    /// can follow one feed and each signal is stored once.
     ///
     /// # Errors
-    /// [`Error::Conflict`] for an unknown tenant, [`Error::Database`].
+    /// [`Error::Conflict`] when the cursor moved or the tenant is unknown,
+    /// [`Error::Database`].
     pub async fn record_routing_signals(
         &self,
         tenant: TenantId,
         feed: &str,
         signals: &[NewRoutingSignal],
+        expected: Option<&str>,
         marker: &str,
     ) -> Result<()> {
-        dispatch!(self, b => b.record_routing(tenant, feed, signals, marker).await)
+        dispatch!(self, b => b.record_routing(tenant, feed, signals, expected, marker).await)
     }
 
     /// The feed's stored marker, if it was ever read.

@@ -1180,9 +1180,36 @@ impl PgBackend {
         tenant: TenantId,
         feed: &str,
         signals: &[NewRoutingSignal],
+        expected: Option<&str>,
         marker: &str,
     ) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(db)?;
+        // The cursor first: a concurrent instance moving the same cursor
+        // waits for this row lock, then finds the marker changed.
+        let moved = match expected {
+            Some(expected) => sqlx::query(
+                "update routing_cursors set marker = $3, updated_at = now() \
+                 where tenant_id = $1 and feed = $2 and marker = $4",
+            )
+            .bind(tenant.0)
+            .bind(feed)
+            .bind(marker)
+            .bind(expected),
+            None => sqlx::query(
+                "insert into routing_cursors (tenant_id, feed, marker) values ($1, $2, $3) \
+                 on conflict (tenant_id, feed) do nothing",
+            )
+            .bind(tenant.0)
+            .bind(feed)
+            .bind(marker),
+        }
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        if moved != 1 {
+            return Err(crate::cursor_moved(feed));
+        }
         for s in signals {
             sqlx::query(
                 "insert into routing_signals (tenant_id, feed, reference, signal, control_location, received_at, raw) \
@@ -1199,16 +1226,6 @@ impl PgBackend {
             .await
             .map_err(db)?;
         }
-        sqlx::query(
-            "insert into routing_cursors (tenant_id, feed, marker) values ($1, $2, $3) \
-             on conflict (tenant_id, feed) do update set marker = excluded.marker, updated_at = now()",
-        )
-        .bind(tenant.0)
-        .bind(feed)
-        .bind(marker)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
         tx.commit().await.map_err(db)
     }
 

@@ -1334,16 +1334,43 @@ impl SqliteBackend {
         tenant: TenantId,
         feed: &str,
         signals: &[NewRoutingSignal],
+        expected: Option<&str>,
         marker: &str,
     ) -> Result<()> {
         let feed = feed.to_owned();
         let signals = signals.to_vec();
+        let expected = expected.map(str::to_owned);
         let marker = marker.to_owned();
-        let r = self
-            .write(move |tx| {
-                Box::pin(async move {
+        self.write(move |tx| {
+            Box::pin(async move {
                 let now = now_ms();
-                for s in signals {
+                let moved = match &expected {
+                    Some(expected) => sqlx::query(
+                        "update routing_cursors set marker = $3, updated_at = $5 \
+                         where tenant_id = $1 and feed = $2 and marker = $4",
+                    )
+                    .bind(tenant.0)
+                    .bind(&feed)
+                    .bind(&marker)
+                    .bind(expected)
+                    .bind(now),
+                    None => sqlx::query(
+                        "insert into routing_cursors (tenant_id, feed, marker, created_at, updated_at) \
+                         values ($1, $2, $3, $4, $4) on conflict (tenant_id, feed) do nothing",
+                    )
+                    .bind(tenant.0)
+                    .bind(&feed)
+                    .bind(&marker)
+                    .bind(now),
+                }
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?
+                .rows_affected();
+                if moved != 1 {
+                    return Err(crate::cursor_moved(&feed));
+                }
+                for s in &signals {
                     sqlx::query(
                         "insert into routing_signals (tenant_id, feed, reference, signal, control_location, received_at, raw, created_at) \
                          values ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -1360,23 +1387,10 @@ impl SqliteBackend {
                     .await
                     .map_err(db)?;
                 }
-                sqlx::query(
-                    "insert into routing_cursors (tenant_id, feed, marker, created_at, updated_at) values ($1, $2, $3, $4, $4) \
-                     on conflict (tenant_id, feed) do update set marker = excluded.marker, updated_at = excluded.updated_at",
-                )
-                .bind(tenant.0)
-                .bind(&feed)
-                .bind(&marker)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
                 Ok(())
-
-                })
             })
-            .await;
-        r
+        })
+        .await
     }
 
     pub(crate) async fn routing_cursor(

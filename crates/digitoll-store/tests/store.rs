@@ -608,6 +608,7 @@ async fn tenants_are_isolated(h: Harness) {
             received_at: OffsetDateTime::now_utc(),
             raw: json!({}),
         }],
+        None,
         "m1",
     )
     .await
@@ -1376,6 +1377,7 @@ async fn routing_signals_move_the_cursor_atomically(h: Harness) {
         t,
         "entry",
         &[signal("HOUSE-1", "release"), signal("HOUSE-2", "control")],
+        None,
         "marker-1",
     )
     .await
@@ -1392,21 +1394,66 @@ async fn routing_signals_move_the_cursor_atomically(h: Harness) {
     assert_eq!(h2[0].received_at, at);
     assert_eq!(h2[0].raw["signal"], "control");
 
-    // If moving the cursor fails, the page's signals are not stored either.
-    h.break_inserts("routing_cursors").await;
+    // If storing a signal fails, the cursor does not move either.
+    h.break_inserts("routing_signals").await;
     assert!(
-        s.record_routing_signals(t, "entry", &[signal("HOUSE-3", "release")], "marker-2")
-            .await
-            .is_err()
+        s.record_routing_signals(
+            t,
+            "entry",
+            &[signal("HOUSE-3", "release")],
+            Some("marker-1"),
+            "marker-2"
+        )
+        .await
+        .is_err()
     );
-    h.repair_inserts("routing_cursors").await;
+    h.repair_inserts("routing_signals").await;
     assert_eq!(s.routing_signals(t, None, 10).await.unwrap().len(), 2);
     assert_eq!(
         s.routing_cursor(t, "entry").await.unwrap().as_deref(),
         Some("marker-1")
     );
+    // A page read after a marker that has moved on (another instance stored
+    // it) is refused whole: compare-and-set of the cursor.
+    for stale in [None, Some("marker-0")] {
+        let err = s
+            .record_routing_signals(
+                t,
+                "entry",
+                &[signal("HOUSE-9", "release")],
+                stale,
+                "marker-x",
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Conflict(m) if m.contains("moved")),
+            "{err}"
+        );
+    }
+    assert_eq!(s.routing_signals(t, None, 10).await.unwrap().len(), 2);
+    // Two instances storing the page after the same marker at once: one wins.
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..4 {
+        let s = s.clone();
+        let sig = signal(&format!("RACE-{i}"), "release");
+        tasks.spawn(async move {
+            s.record_routing_signals(t, "entry", &[sig], Some("marker-1"), "marker-2")
+                .await
+        });
+    }
+    let mut won = 0;
+    while let Some(r) = tasks.join_next().await {
+        match r.unwrap() {
+            Ok(()) => won += 1,
+            Err(Error::Conflict(_)) => {}
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
+    assert_eq!(won, 1);
+    assert_eq!(s.routing_signals(t, None, 10).await.unwrap().len(), 3);
     // An empty page still moves the cursor; feeds are independent.
-    s.record_routing_signals(t, "entry", &[], "marker-3")
+    s.record_routing_signals(t, "entry", &[], Some("marker-2"), "marker-3")
         .await
         .unwrap();
     assert_eq!(

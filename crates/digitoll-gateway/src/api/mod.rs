@@ -2,6 +2,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod documents;
+pub(crate) mod entry;
 pub(crate) mod lookup;
 pub(crate) mod messages;
 pub(crate) mod ops;
@@ -43,6 +44,17 @@ pub fn app(state: GatewayState) -> Router {
             "/documents/{declaration_id}",
             post(documents::upload).layer(DefaultBodyLimit::max(documents::MAX_UPLOAD_BODY)),
         )
+        .route("/presentations/{kind}", post(entry::present))
+        .route(
+            "/presentations/validation-status/{request_id}",
+            get(entry::presentation_status),
+        )
+        .route("/arrivals", post(entry::submit_arrival))
+        .route(
+            "/arrivals/validation-status/{request_id}",
+            get(entry::arrival_status),
+        )
+        .route("/entry-status/{mrn}", get(entry::entry_status))
         .route("/tokens", post(tenant::token))
         .route(
             "/webhooks",
@@ -117,8 +129,13 @@ where
 
 /// Parses JSON, naming the path of a type error and the line/column of a syntax error.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    // Syntax first, then types from the parsed value: serde_json reports a
-    // wrong type for an enum as a syntax error when reading text directly.
+    // The common case, a valid body, is parsed once, straight from the text.
+    if let Ok(v) = serde_json::from_slice::<T>(bytes) {
+        return Ok(v);
+    }
+    // Explaining an error: syntax first, then types from the parsed value
+    // (serde_json reports a wrong type for an enum as a syntax error when
+    // reading text directly), with the JSON path of the failing field.
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::bad_request(
             "invalid_json",
