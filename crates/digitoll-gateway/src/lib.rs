@@ -54,6 +54,7 @@ pub use api::admin::{
 };
 pub use api::app;
 pub use api::documents::{UploadMetadata, UploadedDocumentView};
+pub use api::entry::EntryRequestView;
 pub use api::messages::{IDEMPOTENCY_HEADER, MessagePage, MessageView, SubmitRequest};
 pub use api::tenant::{
     CreateWebhook, CreatedWebhook, TokenBrokerRequest, TokenBrokerResponse, TokenKind,
@@ -96,6 +97,8 @@ pub fn prometheus() -> PrometheusHandle {
         api::lookup::by_mrn,
         api::tenant::token, api::tenant::routing_signals,
         api::documents::upload,
+        api::entry::present, api::entry::presentation_status,
+        api::entry::submit_arrival, api::entry::arrival_status, api::entry::entry_status,
         api::tenant::create_webhook, api::tenant::list_webhooks, api::tenant::get_webhook,
         api::tenant::delete_webhook, api::tenant::webhook_deliveries,
         api::admin::create_tenant, api::admin::list_tenants, api::admin::get_tenant,
@@ -110,6 +113,7 @@ pub fn prometheus() -> PrometheusHandle {
         TokenBrokerRequest, TokenBrokerResponse, TokenKind,
         api::tenant::CreateWebhook, api::tenant::CreatedWebhook,
         api::documents::UploadMetadata, api::documents::UploadedDocumentView,
+        api::entry::EntryRequestView,
         api::admin::CreateTenant, api::admin::KeySpec, api::admin::TenantCreated,
         api::admin::UpdateTenant, api::admin::RotateKey, api::admin::CreateApiKey,
         api::admin::CreatedApiKey,
@@ -121,6 +125,7 @@ pub fn prometheus() -> PrometheusHandle {
         (name = "webhooks", description = "Signed event delivery"),
         (name = "routing", description = "Routing signals"),
         (name = "documents", description = "Document upload to a goods declaration"),
+        (name = "entry", description = "Goods presentation, arrival and entry status at the border"),
         (name = "admin", description = "Operator API (admin keys)"),
         (name = "ops", description = "Health and metrics"),
     )
