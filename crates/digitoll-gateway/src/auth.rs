@@ -137,10 +137,10 @@ impl Authenticator {
                 p
             }
         };
-        if let Principal::Tenant { tenant, .. } = principal {
-            if !self.tenant(tenant).await?.enabled {
-                return Err(ApiError::Forbidden("the tenant is disabled".into()));
-            }
+        if let Principal::Tenant { tenant, .. } = principal
+            && !self.tenant(tenant).await?.enabled
+        {
+            return Err(ApiError::Forbidden("the tenant is disabled".into()));
         }
         Ok(principal)
     }

@@ -274,7 +274,7 @@ async fn insert_submission(
         .map_err(db)?;
         Ok(Submission {
             message: Message {
-                id: id,
+                id,
                 tenant_id: m.tenant_id,
                 api: m.api.clone(),
                 kind: m.kind.clone(),
@@ -815,7 +815,7 @@ impl SqliteBackend {
         t: &Transition,
     ) -> Result<Message> {
         let t = t.clone();
-        let r = self
+        self
             .write(move |tx| {
                 Box::pin(async move {
                 let current: Option<String> =
@@ -863,8 +863,7 @@ impl SqliteBackend {
 
                 })
             })
-            .await;
-        r
+            .await
     }
 
     pub(crate) async fn history(
@@ -901,7 +900,7 @@ impl SqliteBackend {
         message: MessageId,
         job: Option<JobId>,
     ) -> Result<u32> {
-        let r = self
+        self
             .write1(move |tx| {
                 Box::pin(async move {
                 let no: Option<i64> = sqlx::query_scalar(
@@ -922,8 +921,7 @@ impl SqliteBackend {
 
                 })
             })
-            .await;
-        r
+            .await
     }
 
     pub(crate) async fn finish_attempt(
@@ -934,7 +932,7 @@ impl SqliteBackend {
         r: &AttemptResult,
     ) -> Result<()> {
         let r = r.clone();
-        let r = self
+        self
             .write1(move |tx| {
                 Box::pin(async move {
                 let done = sqlx::query(
@@ -961,8 +959,7 @@ impl SqliteBackend {
 
                 })
             })
-            .await;
-        r
+            .await
     }
 
     pub(crate) async fn attempts(
@@ -1044,7 +1041,7 @@ impl SqliteBackend {
         lease: Duration,
     ) -> Result<Vec<Job>> {
         let worker = worker.to_owned();
-        let r = self
+        self
             .write(move |tx| {
                 Box::pin(async move {
                 let now = now_ms();
@@ -1082,13 +1079,12 @@ impl SqliteBackend {
 
                 })
             })
-            .await;
-        r
+            .await
     }
 
     pub(crate) async fn complete(&self, j: &Job) -> Result<()> {
         let j = j.clone();
-        let r = self
+        self
             .write1(move |tx| {
                 Box::pin(async move {
                 let done = sqlx::query(
@@ -1110,8 +1106,7 @@ impl SqliteBackend {
 
                 })
             })
-            .await;
-        r
+            .await
     }
 
     pub(crate) async fn reschedule(
@@ -1122,7 +1117,7 @@ impl SqliteBackend {
     ) -> Result<OffsetDateTime> {
         let j = j.clone();
         let error = error.to_owned();
-        let r = self
+        self
             .write1(move |tx| {
                 Box::pin(async move {
                 let now = now_ms();
@@ -1149,14 +1144,13 @@ impl SqliteBackend {
 
                 })
             })
-            .await;
-        r
+            .await
     }
 
     pub(crate) async fn dead_letter(&self, j: &Job, error: &str) -> Result<()> {
         let j = j.clone();
         let error = error.to_owned();
-        let r = self
+        self
             .write1(move |tx| {
                 Box::pin(async move {
                 let done = sqlx::query(
@@ -1180,13 +1174,12 @@ impl SqliteBackend {
 
                 })
             })
-            .await;
-        r
+            .await
     }
 
     pub(crate) async fn extend_lease(&self, j: &Job, lease: Duration) -> Result<OffsetDateTime> {
         let j = j.clone();
-        let r = self
+        self
             .write1(move |tx| {
                 Box::pin(async move {
                 let until = now_ms() + dur_ms(lease);
@@ -1210,8 +1203,7 @@ impl SqliteBackend {
 
                 })
             })
-            .await;
-        r
+            .await
     }
 
     pub(crate) async fn get_job(&self, tenant: Option<TenantId>, id: JobId) -> Result<Job> {
@@ -1575,7 +1567,7 @@ impl SqliteBackend {
         response: Option<&str>,
     ) -> Result<WebhookDelivery> {
         let response = response.map(str::to_owned);
-        let r = self
+        self
             .write1(move |tx| {
                 Box::pin(async move {
                 let sql = format!(
@@ -1597,8 +1589,7 @@ impl SqliteBackend {
 
                 })
             })
-            .await;
-        r
+            .await
     }
 
     pub(crate) async fn deliveries(
@@ -1643,7 +1634,7 @@ impl SqliteBackend {
 
     pub(crate) async fn audit(&self, e: &NewAuditEntry) -> Result<()> {
         let e = e.clone();
-        let r = self
+        self
             .write1(move |tx| {
                 Box::pin(async move {
                 sqlx::query(
@@ -1661,8 +1652,7 @@ impl SqliteBackend {
 
                 })
             })
-            .await;
-        r
+            .await
     }
 
     pub(crate) async fn audit_log(
