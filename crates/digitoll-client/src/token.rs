@@ -81,11 +81,11 @@ pub fn renew_margin(lifetime: Duration) -> Duration {
 /// Hands out Toll tokens: exchanges Maskinporten tokens from any
 /// [`TokenProvider`] and caches the result.
 ///
-/// * **Cache key**: the optional namespace (set it to
-///   `MaskinportenClient::cache_namespace()` when several providers share
-///   labels) plus [`TokenRequest::cache_key`], which covers the scopes,
-///   `consumer_org`, system user and `resource`. One Toll token per
-///   Maskinporten identity and scope.
+/// * **Cache key**: [`TokenRequest::cache_key`], which covers the scopes,
+///   `consumer_org`, system user and `resource`, in a cache of this
+///   provider's own (clones share it): one Toll token per Maskinporten
+///   identity and scope. Renewal reads take no async lock and allocate
+///   nothing.
 /// * **Renewal**: a token is used until [`renew_margin`] before its expiry; the
 ///   next caller then exchanges a fresh one while the others wait for it.
 ///   If that exchange fails and the old token still has more than 5 s to
@@ -107,7 +107,10 @@ struct Inner {
     retry: RetryConfig,
     namespace: String,
     timeout: Duration,
-    slots: moka::future::Cache<String, Arc<Slot>>,
+    /// One slot per distinct request (scopes etc.): a handful per provider.
+    /// A plain map, read without allocating: this lookup is on every call.
+    slots: std::sync::RwLock<std::collections::HashMap<String, Arc<Slot>>>,
+    capacity: usize,
 }
 
 /// One cached token. Readers take a copy of `current` under a short
@@ -182,7 +185,9 @@ impl TollTokenProviderBuilder {
         self
     }
 
-    /// A prefix for the cache key, e.g. `MaskinportenClient::cache_namespace()`.
+    /// A label for this provider's cache, e.g.
+    /// `MaskinportenClient::cache_namespace()`, shown in its `Debug` output
+    /// (each provider has a cache of its own, so it does not change keys).
     #[must_use]
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
         self.namespace = namespace.into();
@@ -215,7 +220,8 @@ impl TollTokenProviderBuilder {
                 retry: self.retry,
                 namespace: self.namespace,
                 timeout: self.timeout,
-                slots: moka::future::Cache::new(self.capacity),
+                slots: std::sync::RwLock::new(std::collections::HashMap::new()),
+                capacity: usize::try_from(self.capacity).unwrap_or(usize::MAX).max(1),
             }),
         }
     }
@@ -271,15 +277,31 @@ impl TollTokenProvider {
         &self.inner.clock
     }
 
-    fn key(&self, request: &TokenRequest) -> String {
-        format!("{}\u{1f}{}", self.inner.namespace, request.cache_key())
-    }
-
-    async fn slot(&self, request: &TokenRequest) -> Arc<Slot> {
-        self.inner
+    fn slot(&self, request: &TokenRequest) -> Arc<Slot> {
+        let key = request.cache_key();
+        if let Some(slot) = self
+            .inner
             .slots
-            .get_with(self.key(request), async { Arc::new(Slot::default()) })
-            .await
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(key)
+        {
+            return slot.clone();
+        }
+        let mut slots = self
+            .inner
+            .slots
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if slots.len() >= self.inner.capacity && !slots.contains_key(key) {
+            // More distinct requests than the bound: start over (each slot
+            // is refilled by one exchange).
+            slots.clear();
+        }
+        slots
+            .entry(key.to_owned())
+            .or_insert_with(|| Arc::new(Slot::default()))
+            .clone()
     }
 
     /// A Toll token for the Maskinporten `request` (its scopes are the API's
@@ -291,7 +313,7 @@ impl TollTokenProvider {
     /// Toll rejects a fresh Maskinporten token, [`Error::Transport`] /
     /// [`Error::UnexpectedStatus`] / [`Error::InvalidResponse`] otherwise.
     pub async fn token(&self, request: &TokenRequest) -> Result<TollToken, Error> {
-        let slot = self.slot(request).await;
+        let slot = self.slot(request);
         if let Some(t) = slot.get()
             && self.inner.clock.now() < t.renew_at()
         {
@@ -327,7 +349,14 @@ impl TollTokenProvider {
     /// Forgets `token` if it is still the one cached for `request` (after an
     /// API answered 401 with it). Returns whether it was removed.
     pub async fn invalidate(&self, request: &TokenRequest, token: &TollToken) -> bool {
-        let Some(slot) = self.inner.slots.get(&self.key(request)).await else {
+        let Some(slot) = self
+            .inner
+            .slots
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(request.cache_key())
+            .cloned()
+        else {
             return false;
         };
         let _refreshing = slot.refresh.lock().await;

@@ -6,6 +6,7 @@
 //! read. Revoking a key or disabling a tenant through this process clears the
 //! cache at once; another process's change takes effect within the TTL.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{HeaderMap, header};
@@ -13,6 +14,7 @@ use digitoll_store::{ApiKeyId, ApiKeyScope, Store, TenantId};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
+use crate::ttl::TtlMap;
 
 /// Who a request speaks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,8 +73,8 @@ impl Principal {
 #[derive(Debug, Clone)]
 pub struct Authenticator {
     store: Store,
-    cache: moka::future::Cache<[u8; 32], Principal>,
-    tenants: moka::future::Cache<TenantId, TenantFacts>,
+    cache: Arc<TtlMap<[u8; 32], Principal>>,
+    tenants: Arc<TtlMap<TenantId, TenantFacts>>,
 }
 
 /// What requests need to know of a tenant, cached like keys.
@@ -89,14 +91,8 @@ impl Authenticator {
     pub fn new(store: Store, ttl: Duration) -> Self {
         Self {
             store,
-            cache: moka::future::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(ttl)
-                .build(),
-            tenants: moka::future::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(ttl)
-                .build(),
+            cache: Arc::new(TtlMap::new(ttl, 100_000)),
+            tenants: Arc::new(TtlMap::new(ttl, 100_000)),
         }
     }
 
@@ -116,7 +112,7 @@ impl Authenticator {
             .map(str::trim)
             .ok_or(ApiError::Unauthorized)?;
         let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
-        let principal = match self.cache.get(&digest).await {
+        let principal = match self.cache.get(&digest) {
             Some(p) => p,
             None => {
                 let info = match self.store.authenticate_api_key(presented).await {
@@ -133,7 +129,7 @@ impl Authenticator {
                         key: info.id,
                     },
                 };
-                self.cache.insert(digest, p).await;
+                self.cache.insert(digest, p);
                 p
             }
         };
@@ -150,7 +146,7 @@ impl Authenticator {
     /// # Errors
     /// [`ApiError::NotFound`] for an unknown tenant, or the store's error.
     pub async fn tenant(&self, tenant: TenantId) -> Result<TenantFacts, ApiError> {
-        if let Some(f) = self.tenants.get(&tenant).await {
+        if let Some(f) = self.tenants.get(&tenant) {
             return Ok(f);
         }
         let t = self.store.tenant(tenant).await?;
@@ -161,14 +157,14 @@ impl Authenticator {
                 digitoll_store::Environment::Test | digitoll_store::Environment::Sim
             ),
         };
-        self.tenants.insert(tenant, facts).await;
+        self.tenants.insert(tenant, facts);
         Ok(facts)
     }
 
     /// Forgets every cached key and tenant status (after a revocation, a
     /// tenant being disabled or removed).
     pub fn clear(&self) {
-        self.cache.invalidate_all();
-        self.tenants.invalidate_all();
+        self.cache.clear();
+        self.tenants.clear();
     }
 }

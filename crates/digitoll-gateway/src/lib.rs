@@ -40,6 +40,7 @@ mod message;
 mod routing_worker;
 mod runtime;
 mod state;
+mod ttl;
 pub mod web;
 pub mod webhook;
 mod worker;

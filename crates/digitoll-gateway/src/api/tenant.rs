@@ -1,7 +1,7 @@
 //! Tenant routes beside messages: the token broker, webhooks, routing signals.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest as _, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use digitoll_store::{RoutingSignal, Webhook, WebhookDelivery, WebhookId};
@@ -76,10 +76,14 @@ impl std::fmt::Debug for TokenBrokerResponse {
 )]
 pub(crate) async fn token(
     State(state): State<GatewayState>,
-    headers: HeaderMap,
-    JsonBody(req): JsonBody<TokenBrokerRequest>,
+    request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
-    let tenant = tenant_of(&state, &headers).await?;
+    // The hot path of the broker: the request's own headers are read in
+    // place (a `HeaderMap` extractor would copy them).
+    let (parts, body) = request.into_parts();
+    let tenant = tenant_of(&state, &parts.headers).await?;
+    let request = axum::extract::Request::from_parts(parts, body);
+    let JsonBody(req) = JsonBody::<TokenBrokerRequest>::from_request(request, &state).await?;
     let rt = state.runtimes().get(tenant).await?;
     if !rt.tenant.scopes.iter().any(|s| s == &req.scope) {
         return Err(ApiError::Forbidden(format!(
