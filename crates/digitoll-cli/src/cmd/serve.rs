@@ -46,6 +46,19 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             sim.base_url()
         );
         register_sim_tenants(&store, &sim).await?;
+        // Tenants added later (admin API, dashboard, or `digitoll tenants add`
+        // from another process) and rotated keys are picked up too.
+        {
+            let (store, sim) = (store.clone(), sim.control());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    if let Err(e) = register_new_sim_tenants(&store, &sim).await {
+                        tracing::debug!(error = %e, "simulator: cannot list tenants");
+                    }
+                }
+            });
+        }
         Some(sim)
     } else {
         None
@@ -151,12 +164,28 @@ async fn register_sim_tenants(
     store: &digitoll_store::Store,
     sim: &digitoll_sim::RunningSimulator,
 ) -> anyhow::Result<()> {
-    let ctl = sim.control();
+    register_new_sim_tenants(store, &sim.control()).await
+}
+
+/// Registers the `sim` tenants whose client is missing at the simulator or
+/// lacks the tenant's current key; clients already registered with it are
+/// left as they are (changes made through the simulator's admin API stay).
+async fn register_new_sim_tenants(
+    store: &digitoll_store::Store,
+    ctl: &digitoll_sim::SimControl,
+) -> anyhow::Result<()> {
+    let registered = ctl.clients();
     for t in store.tenants().await? {
         let (digitoll_store::Environment::Sim, Some(jwk)) = (t.environment, t.public_jwk.clone())
         else {
             continue;
         };
+        if registered
+            .iter()
+            .any(|c| c.client_id == t.client_id && c.keys.contains(&jwk))
+        {
+            continue;
+        }
         if !ctl.organisations().iter().any(|o| o.org_no == t.org_number)
             && let Err(e) = ctl.try_register_organisation(&t.org_number, &t.name)
         {
