@@ -259,8 +259,6 @@ pub(crate) fn message_hash_matches(
     }
 }
 
-/// The state rules: final states stay final, nothing returns to `received`,
-/// and an optimistic `expected_from` must match.
 /// The answer when a routing cursor is no longer where the page was read.
 pub(crate) fn cursor_moved(feed: &str) -> Error {
     Error::Conflict(format!(
@@ -268,6 +266,8 @@ pub(crate) fn cursor_moved(feed: &str) -> Error {
     ))
 }
 
+/// The state rules: final states stay final, nothing returns to `received`,
+/// and an optimistic `expected_from` must match.
 pub(crate) fn check_transition(id: MessageId, current: MessageState, t: &Transition) -> Result<()> {
     if let Some(expected) = t.expected_from
         && expected != current
