@@ -488,7 +488,15 @@ impl SqliteBackend {
             Box::pin(async move {
                 let (result, broken) = match conn {
                     Ok(conn) if savepoint => in_savepoint(conn, f).await,
-                    Ok(conn) => (f(conn).await, false),
+                    // A database error other than a constraint (those are
+                    // `Conflict`) may have ended the whole transaction
+                    // (SQLITE_FULL, IOERR, …): then the batch must not
+                    // commit what ran before it as if nothing happened.
+                    Ok(conn) => {
+                        let result = f(conn).await;
+                        let broken = matches!(result, Err(Error::Database { .. }));
+                        (result, broken)
+                    }
                     Err(e) => (
                         Err(Error::Database {
                             backend: B,
