@@ -1743,3 +1743,41 @@ fn sqlite_file_paths_and_memory_urls() {
         ));
     });
 }
+
+/// SQLite: committed writes reach the database file by a background
+/// checkpoint, not inside a later commit (the WAL bound for a committing
+/// writer is far above what this test writes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_wal_is_checkpointed_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wal.db");
+    let store = Store::connect(path.to_str().unwrap(), StoreOptions::new(master()))
+        .await
+        .unwrap();
+    let t = store
+        .create_tenant(kid_tenant("111111111"))
+        .await
+        .unwrap()
+        .id;
+    // Let a checkpoint settle the migrations, then measure.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let before = std::fs::metadata(&path).unwrap().len();
+    for i in 0..300 {
+        store
+            .submit_message(new_message(t, &format!("W{i}"), None))
+            .await
+            .unwrap();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let after = std::fs::metadata(&path).unwrap().len();
+        if after > before + 64 * 1024 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file did not grow: {before} → {after} bytes"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
