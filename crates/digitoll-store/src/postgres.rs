@@ -57,6 +57,9 @@ struct SubmitRequest {
 /// The most submissions inserted by one statement.
 const MAX_BATCH: usize = 256;
 
+/// Batches of one instance being inserted at the same time.
+const BATCHES_IN_FLIGHT: usize = 4;
+
 /// Inserts the submissions that arrive while the previous batch is in flight
 /// with one statement (one round trip, one commit): `unnest` of one array
 /// per column feeds the same data-modifying CTEs as a single submission. If
@@ -70,8 +73,15 @@ async fn batcher(
     enqueued: Arc<Notify>,
     mut rx: mpsc::Receiver<SubmitRequest>,
 ) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
+    // Up to this many batches in flight: a submission that arrives while a
+    // batch waits for a slow commit (an fsync tail) starts its own batch
+    // instead of queueing behind it; PostgreSQL commits them concurrently.
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(BATCHES_IN_FLIGHT));
     while let Some(first) = rx.recv().await {
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        let mut batch = Vec::with_capacity(MAX_BATCH);
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -79,23 +89,27 @@ async fn batcher(
                 Err(_) => break,
             }
         }
-        let results = if batch.len() == 1 {
-            vec![insert_one(&pool, &batch[0]).await]
-        } else {
-            match insert_many(&pool, &batch).await {
-                Ok(results) => results,
-                Err(_) => {
-                    futures::future::join_all(batch.iter().map(|r| insert_one(&pool, r))).await
+        let (pool, notify, enqueued) = (pool.clone(), notify.clone(), enqueued.clone());
+        tokio::spawn(async move {
+            let _permit = permit;
+            let results = if batch.len() == 1 {
+                vec![insert_one(&pool, &batch[0]).await]
+            } else {
+                match insert_many(&pool, &batch).await {
+                    Ok(results) => results,
+                    Err(_) => {
+                        futures::future::join_all(batch.iter().map(|r| insert_one(&pool, r))).await
+                    }
                 }
+            };
+            if results.iter().any(|r| matches!(r, Ok(s) if !s.replayed)) {
+                crate::wake_all(&notify);
+                enqueued.notify_one();
             }
-        };
-        if results.iter().any(|r| matches!(r, Ok(s) if !s.replayed)) {
-            crate::wake_all(&notify);
-            enqueued.notify_one();
-        }
-        for (req, result) in batch.drain(..).zip(results) {
-            let _ = req.reply.send(result);
-        }
+            for (req, result) in batch.into_iter().zip(results) {
+                let _ = req.reply.send(result);
+            }
+        });
     }
 }
 
