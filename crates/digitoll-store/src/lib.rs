@@ -259,6 +259,38 @@ pub(crate) fn message_hash_matches(
     }
 }
 
+/// The answer to a stored submission: the message as queued, with its
+/// submit job (both backends build it from what they inserted).
+pub(crate) fn queued_submission(
+    m: &NewMessage,
+    id: MessageId,
+    at: OffsetDateTime,
+    job: JobId,
+) -> Submission {
+    Submission {
+        message: Message {
+            id,
+            tenant_id: m.tenant_id,
+            api: m.api.clone(),
+            kind: m.kind.clone(),
+            operation: m.operation,
+            body: m.body.clone(),
+            document_number: m.document_number.clone(),
+            document_type: m.document_type.clone(),
+            carrier_id: m.carrier_id.clone(),
+            idempotency_key: m.idempotency_key.clone(),
+            state: MessageState::Queued,
+            mrn: None,
+            request_id: None,
+            validation_errors: None,
+            created_at: at,
+            updated_at: at,
+        },
+        job: Some(job),
+        replayed: false,
+    }
+}
+
 /// The answer when a routing cursor is no longer where the page was read.
 pub(crate) fn cursor_moved(feed: &str) -> Error {
     Error::Conflict(format!(

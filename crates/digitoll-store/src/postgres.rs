@@ -114,29 +114,7 @@ async fn batcher(
 }
 
 fn queued(req: &SubmitRequest, at: OffsetDateTime, job_id: i64) -> Submission {
-    let m = &req.m;
-    Submission {
-        message: Message {
-            id: req.id,
-            tenant_id: m.tenant_id,
-            api: m.api.clone(),
-            kind: m.kind.clone(),
-            operation: m.operation,
-            body: m.body.clone(),
-            document_number: m.document_number.clone(),
-            document_type: m.document_type.clone(),
-            carrier_id: m.carrier_id.clone(),
-            idempotency_key: m.idempotency_key.clone(),
-            state: MessageState::Queued,
-            mrn: None,
-            request_id: None,
-            validation_errors: None,
-            created_at: at,
-            updated_at: at,
-        },
-        job: Some(JobId(job_id)),
-        replayed: false,
-    }
+    crate::queued_submission(&req.m, req.id, at, JobId(job_id))
 }
 
 /// The stored message of a reused idempotency key (a replay), or a conflict.

@@ -274,28 +274,7 @@ async fn insert_submission(
         .fetch_one(&mut *tx)
         .await
         .map_err(db)?;
-        Ok(Submission {
-            message: Message {
-                id,
-                tenant_id: m.tenant_id,
-                api: m.api.clone(),
-                kind: m.kind.clone(),
-                operation: m.operation,
-                body: m.body.clone(),
-                document_number: m.document_number.clone(),
-                document_type: m.document_type.clone(),
-                carrier_id: m.carrier_id.clone(),
-                idempotency_key: m.idempotency_key.clone(),
-                state: MessageState::Queued,
-                mrn: None,
-                request_id: None,
-                validation_errors: None,
-                created_at: at,
-                updated_at: at,
-            },
-            job: Some(JobId(job_id)),
-            replayed: false,
-        })
+        Ok(crate::queued_submission(m, id, at, JobId(job_id)))
     }
 }
 
