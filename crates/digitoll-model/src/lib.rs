@@ -49,9 +49,11 @@ pub mod documents;
 pub mod entry;
 pub mod mode;
 pub mod newtypes;
+pub mod profile;
 pub mod responses;
 pub mod road;
 pub mod routing;
+pub mod rules;
 pub mod validate;
 
 pub use codes::CodeList;
@@ -65,9 +67,11 @@ pub use newtypes::{
     CountryCode, CustomsOffice, Mrn, OrgNumber, ParseError, RequestId, TollInstant,
     TransportDocument,
 };
+pub use profile::{ContractProfile, ProfileError};
 pub use routing::{Routing, RoutingControlLocation, RoutingResult, RoutingSignal};
+pub use rules::{RuleInfo, RuleOverrides, Severity};
 pub use validate::{
-    MalformedJson, Message, MessageKind, Outcome, PlaygroundFixtures, ValidationContext,
+    Finding, MalformedJson, Message, MessageKind, Outcome, PlaygroundFixtures, ValidationContext,
     ValidationReport, validate_arrival, validate_arrival_json, validate_delete, validate_house,
     validate_json, validate_json_for, validate_master, validate_message, validate_message_for,
     validate_presentation, validate_presentation_json, validate_relation, validate_transport,

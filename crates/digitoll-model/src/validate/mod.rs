@@ -50,7 +50,9 @@ use crate::road::{
     ActiveBorderTransportMeans, Address, Communication, DeleteBody, DocumentRef, GoodsItem,
     HouseConsignment, MasterConsignment, Party, Place, Relation, Transport, TransportEquipment,
 };
+use crate::rules::RuleOverrides;
 use messages as m;
+use serde::{Deserialize, Serialize};
 
 /// Playground (api-test.toll.no) fixtures, embedded from
 /// `digitoll-playground-fixtures.json` (S13): the playground has no TVINN or
@@ -100,6 +102,9 @@ pub struct ValidationContext {
     /// When set, references are checked against the playground fixtures as
     /// api-test.toll.no does (VOEC numbers, NCTS references, TVINN ids).
     pub playground: Option<PlaygroundFixtures>,
+    /// Severity overrides (from a contract profile); empty = every rule at
+    /// its default severity (see [`crate::rules`]).
+    pub rules: RuleOverrides,
 }
 
 impl ValidationContext {
@@ -109,12 +114,19 @@ impl ValidationContext {
             now,
             first_submission: true,
             playground: None,
+            rules: RuleOverrides::new(),
         }
     }
 
     /// Sets whether this is the first submission (POST) or an update (PUT).
     pub fn with_first_submission(mut self, first: bool) -> Self {
         self.first_submission = first;
+        self
+    }
+
+    /// Applies severity overrides (a contract profile's `[rules]`).
+    pub fn with_rule_overrides(mut self, rules: RuleOverrides) -> Self {
+        self.rules = rules;
         self
     }
 
@@ -233,6 +245,19 @@ pub struct ValidationReport {
     sync: Vec<SyncValidationError>,
     business: Vec<AsyncValidationError>,
     incomplete: Vec<IncompleteDocumentationReason>,
+    warnings: Vec<Finding>,
+}
+
+/// A finding of a rule whose effective severity is [`crate::Severity::Warning`]:
+/// reported, but it does not fail the message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The rule's id in [`crate::rules`].
+    pub rule: String,
+    /// Toll-style dotted path (`consignmentHouseLevel.typeOfExport`).
+    pub path: String,
+    /// The text Toll would use (or ours, for inferred rules).
+    pub message: String,
 }
 
 impl ValidationReport {
@@ -244,6 +269,11 @@ impl ValidationReport {
     /// Errors Toll reports asynchronously (`status: FAILURE`).
     pub fn business_errors(&self) -> &[AsyncValidationError] {
         &self.business
+    }
+
+    /// Findings of rules downgraded to warnings (by default or by a profile).
+    pub fn warnings(&self) -> &[Finding] {
+        &self.warnings
     }
 
     /// Reasons the accepted message would be INCOMPLETE.
@@ -726,6 +756,7 @@ impl<'c> V<'c> {
             sync: self.sync,
             business: self.business,
             incomplete: self.incomplete,
+            warnings: Vec::new(),
         }
     }
 
