@@ -71,9 +71,9 @@ pub use profile::{ContractProfile, ProfileError};
 pub use routing::{Routing, RoutingControlLocation, RoutingResult, RoutingSignal};
 pub use rules::{RuleInfo, RuleOverrides, Severity};
 pub use validate::{
-    Finding, MalformedJson, Message, MessageKind, Outcome, PlaygroundFixtures, ValidationContext,
-    ValidationReport, validate_arrival, validate_arrival_json, validate_delete, validate_house,
-    validate_json, validate_json_for, validate_master, validate_message, validate_message_for,
-    validate_presentation, validate_presentation_json, validate_relation, validate_transport,
-    validate_transport_for,
+    Channel, Finding, MalformedJson, Message, MessageKind, Outcome, PlaygroundFixtures,
+    ValidationContext, ValidationReport, validate_arrival, validate_arrival_json, validate_delete,
+    validate_house, validate_json, validate_json_for, validate_master, validate_message,
+    validate_message_for, validate_presentation, validate_presentation_json, validate_relation,
+    validate_transport, validate_transport_for,
 };

@@ -50,7 +50,7 @@ use crate::road::{
     ActiveBorderTransportMeans, Address, Communication, DeleteBody, DocumentRef, GoodsItem,
     HouseConsignment, MasterConsignment, Party, Place, Relation, Transport, TransportEquipment,
 };
-use crate::rules::RuleOverrides;
+use crate::rules::{RuleOverrides, Severity};
 use messages as m;
 use serde::{Deserialize, Serialize};
 
@@ -248,8 +248,11 @@ pub struct ValidationReport {
     warnings: Vec<Finding>,
 }
 
-/// A finding of a rule whose effective severity is [`crate::Severity::Warning`]:
-/// reported, but it does not fail the message.
+/// One finding of local validation, with the rule that made it.
+///
+/// [`ValidationReport::warnings`] holds the findings of rules whose effective
+/// severity is [`Severity::Warning`] (they do not fail the message);
+/// [`ValidationReport::findings`] lists every finding, errors included.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// The rule's id in [`crate::rules`].
@@ -258,6 +261,22 @@ pub struct Finding {
     pub path: String,
     /// The text Toll would use (or ours, for inferred rules).
     pub message: String,
+    /// The rule's effective severity in this run (never `Off`).
+    pub severity: Severity,
+    /// How Toll would report it.
+    pub channel: Channel,
+}
+
+/// How Toll reports a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// Synchronous `400 {"validationErrors"}`.
+    Sync,
+    /// `202`, then `status: FAILURE` with `validationErrorList`.
+    Business,
+    /// `status: SUCCESS`, `documentStatus: INCOMPLETE` with a reason.
+    Incomplete,
 }
 
 impl ValidationReport {
@@ -274,6 +293,32 @@ impl ValidationReport {
     /// Findings of rules downgraded to warnings (by default or by a profile).
     pub fn warnings(&self) -> &[Finding] {
         &self.warnings
+    }
+
+    /// Every finding (errors, incomplete reasons and warnings) with its rule
+    /// id, severity and channel, in the order they were found per channel.
+    pub fn findings(&self) -> Vec<Finding> {
+        // Skeleton: rule ids of errors are filled in by the rule catalogue.
+        let mut out: Vec<Finding> = self
+            .sync
+            .iter()
+            .map(|e| Finding {
+                rule: String::new(),
+                path: e.field.clone(),
+                message: e.error.clone(),
+                severity: Severity::Error,
+                channel: Channel::Sync,
+            })
+            .collect();
+        out.extend(self.business.iter().map(|e| Finding {
+            rule: String::new(),
+            path: e.pointer.message_element_path.clone(),
+            message: e.description.clone(),
+            severity: Severity::Error,
+            channel: Channel::Business,
+        }));
+        out.extend(self.warnings.iter().cloned());
+        out
     }
 
     /// Reasons the accepted message would be INCOMPLETE.
