@@ -401,3 +401,14 @@ fn a_mode_procedure_warning_can_be_raised_to_an_error() {
     assert!(matches!(air.outcome(), Outcome::Failed(_)), "{air}");
     assert!(air.business_rules().contains(&"house.import-procedure.mode"));
 }
+
+#[test]
+fn the_air_eidr_example_fails_in_air_and_passes_on_road() {
+    let body = example("air", "invalid-house-eidr-export");
+    let road = validate_json(MessageKind::HouseConsignment, &body, &ctx()).unwrap().1;
+    assert!(road.is_valid() && road.warnings().is_empty(), "{road}");
+    let air = validate_json_for(TransportMode::Air, MessageKind::HouseConsignment, &body, &ctx())
+        .unwrap()
+        .1;
+    assert_eq!(air.business_rules(), ["house.export.eidr-road-only"], "{air}");
+}
