@@ -788,3 +788,283 @@ fn relation_and_delete() {
     let r = run(MessageKind::Delete, &json!({}), &ctx());
     assert_eq!(sync(&r), vec![pair("documentIssueDate", m::NOT_NULL)]);
 }
+
+// ---- the rule catalogue ----------------------------------------------------
+
+use digitoll_model::rules::{self, Source};
+use digitoll_model::{Channel, CodeList, RuleOverrides, Severity};
+
+#[test]
+fn catalogue_ids_are_unique_dotted_and_sourced() {
+    let all = rules::all();
+    assert!(all.len() >= 60, "only {} rules", all.len());
+    let mut seen = std::collections::HashSet::new();
+    for r in all {
+        assert!(seen.insert(r.id), "duplicate rule id {}", r.id);
+        assert!(
+            r.id.contains('.')
+                && r.id.bytes().all(|b| b.is_ascii_lowercase()
+                    || b.is_ascii_digit()
+                    || b == b'.'
+                    || b == b'-'),
+            "{}",
+            r.id
+        );
+        assert!(!r.sources.is_empty(), "{} has no source", r.id);
+        assert_ne!(r.default, Severity::Off, "{} is off by default", r.id);
+        assert!(!r.summary.is_empty());
+        // A warning by default must say why (an omission, an inference).
+        if r.default == Severity::Warning {
+            assert!(
+                r.sources.iter().any(|s| matches!(s, Source::Inferred(_))),
+                "{} is a warning without saying why",
+                r.id
+            );
+        }
+    }
+    assert_eq!(
+        rules::find("codelist.cl751").unwrap().channel,
+        Channel::Business
+    );
+    assert!(rules::find("no.such.rule").is_none());
+}
+
+/// Every finding of every example names a catalogue rule with the channel
+/// it was reported on.
+#[test]
+fn every_finding_carries_its_catalogue_rule() {
+    let dir = format!("{}/../../examples", env!("CARGO_MANIFEST_DIR"));
+    let mut rules_seen = std::collections::HashSet::new();
+    let mut n = 0;
+    for sub in ["road", "air", "rail", "maritime"] {
+        for entry in std::fs::read_dir(format!("{dir}/{sub}")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let value: Value = serde_json::from_str(&text).unwrap();
+            let Some(kind) = MessageKind::detect(&value) else {
+                continue;
+            };
+            let mode = sub.parse().unwrap();
+            let ctx = ctx().with_playground(PlaygroundFixtures::default());
+            let (_, r) = digitoll_model::validate_json_for(mode, kind, &text, &ctx).unwrap();
+            let findings = r.findings();
+            assert_eq!(
+                findings.len(),
+                r.sync_errors().len()
+                    + r.business_errors().len()
+                    + r.incomplete_reasons().len()
+                    + r.warnings().len()
+            );
+            for f in findings {
+                let rule = rules::find(&f.rule).unwrap_or_else(|| {
+                    panic!("{}: rule `{}` not in the catalogue", path.display(), f.rule)
+                });
+                assert_eq!(rule.channel, f.channel, "{}: {}", path.display(), f.rule);
+                rules_seen.insert(f.rule);
+                n += 1;
+            }
+        }
+    }
+    assert!(
+        n >= 30 && rules_seen.len() >= 20,
+        "{n} findings, {} rules",
+        rules_seen.len()
+    );
+}
+
+fn with(overrides: &[(&str, Severity)]) -> ValidationContext {
+    let mut rules = RuleOverrides::new();
+    for (id, s) in overrides {
+        rules.set(id, *s).unwrap();
+    }
+    ctx().with_rule_overrides(rules)
+}
+
+#[test]
+fn a_sync_rule_downgraded_to_a_warning_no_longer_rejects() {
+    let blank = |c: &mut Value| c["goodsDescription"] = json!("");
+    let r = house_ctx(blank, &with(&[("field.not-blank", Severity::Warning)]));
+    assert!(r.sync_errors().is_empty(), "{r}");
+    assert_eq!(r.outcome(), Outcome::Accepted { incomplete: vec![] });
+    let w = r.warnings();
+    assert_eq!(w.len(), 1);
+    assert_eq!(
+        (
+            w[0].rule.as_str(),
+            w[0].path.as_str(),
+            w[0].message.as_str()
+        ),
+        (
+            "field.not-blank",
+            "consignmentHouseLevel.goodsDescription",
+            m::NOT_BLANK
+        )
+    );
+    assert_eq!(
+        (w[0].severity, w[0].channel),
+        (Severity::Warning, Channel::Sync)
+    );
+    // Off drops it altogether.
+    let r = house_ctx(blank, &with(&[("field.not-blank", Severity::Off)]));
+    assert!(
+        r.is_valid() && r.warnings().is_empty() && r.findings().is_empty(),
+        "{r}"
+    );
+    // Other rules are untouched.
+    let r = house_ctx(
+        |c| c["consignor"]["name"] = json!("x".repeat(71)),
+        &with(&[("field.not-blank", Severity::Off)]),
+    );
+    assert_eq!(r.sync_rules(), ["field.size"]);
+}
+
+#[test]
+fn business_and_incomplete_rules_obey_overrides() {
+    let unknown_office =
+        |t: &mut Value| t["customsOfficeOfFirstEntry"]["referenceNumber"] = json!("NO999999");
+    let mut v = load("valid-transport");
+    unknown_office(&mut v);
+    let r = run(
+        MessageKind::Transport,
+        &v,
+        &with(&[("codelist.cl141", Severity::Warning)]),
+    );
+    assert!(r.is_valid(), "{r}");
+    assert_eq!(r.warnings()[0].channel, Channel::Business);
+    assert_eq!(
+        r.warnings()[0].path,
+        "customsOfficeOfFirstEntry.referenceNumber"
+    );
+    let r = run(
+        MessageKind::Transport,
+        &v,
+        &with(&[("codelist.cl141", Severity::Off)]),
+    );
+    assert!(r.is_valid() && r.warnings().is_empty());
+
+    let mut h = load("incomplete-house-missing-cude");
+    let missing = run(MessageKind::HouseConsignment, &h, &ctx());
+    assert_eq!(
+        missing.incomplete_reasons(),
+        [R::IncompleteCudeDocumentation]
+    );
+    let r = run(
+        MessageKind::HouseConsignment,
+        &h,
+        &with(&[("incomplete.cude", Severity::Warning)]),
+    );
+    assert!(r.incomplete_reasons().is_empty());
+    assert_eq!(r.warnings()[0].message, "INCOMPLETE_CUDE_DOCUMENTATION");
+    assert_eq!(r.warnings()[0].channel, Channel::Incomplete);
+    h["documentIssueDate"] = json!("2026-12-01T08:00:00Z");
+    let r = run(
+        MessageKind::HouseConsignment,
+        &h,
+        &with(&[("incomplete.cude", Severity::Off)]),
+    );
+    assert_eq!(r.outcome(), Outcome::Accepted { incomplete: vec![] });
+}
+
+#[test]
+fn json_type_errors_obey_their_rule() {
+    let mut v = load("valid-house-import-cude");
+    v["consignmentHouseLevel"]["totalGrossMass"] = json!("heavy");
+    let r = run(MessageKind::HouseConsignment, &v, &ctx());
+    assert_eq!(r.sync_rules(), ["json.type"]);
+    let r = run(
+        MessageKind::HouseConsignment,
+        &v,
+        &with(&[("json.type", Severity::Warning)]),
+    );
+    // The consequences of the unreadable value (its `must not be null`) are
+    // dropped with it, so a warning lets the message pass.
+    assert!(r.is_valid(), "{r}");
+    assert_eq!(r.warnings()[0].rule, "json.type");
+    let mut t = load("valid-transport");
+    t["scheduledDateAndTimeOfArrival"] = json!("2026-12-02 06:30");
+    let r = run(MessageKind::Transport, &t, &ctx());
+    assert!(r.sync_rules().contains(&"field.instant-format"), "{r}");
+}
+
+#[test]
+fn a_text_override_replaces_our_wording() {
+    let mut rules = RuleOverrides::new();
+    rules
+        .set_text("codelist.cl141", "Ugyldig tollsted")
+        .unwrap();
+    assert_eq!(rules.text("codelist.cl141"), Some("Ugyldig tollsted"));
+    assert_eq!(rules.text("codelist.cl018"), None);
+    assert!(!rules.is_empty());
+    assert_eq!(rules.texts().count(), 1);
+    assert!(rules.set_text("no.such.rule", "x").is_err());
+    let mut v = load("valid-transport");
+    v["customsOfficeOfFirstEntry"]["referenceNumber"] = json!("NO999999");
+    let r = run(
+        MessageKind::Transport,
+        &v,
+        &ctx().with_rule_overrides(rules.clone()),
+    );
+    assert_eq!(
+        biz(&r),
+        vec![pair(
+            "customsOfficeOfFirstEntry.referenceNumber",
+            "Ugyldig tollsted"
+        )]
+    );
+    // Text and severity combine: the warning carries the replaced text.
+    rules.set("codelist.cl141", Severity::Warning).unwrap();
+    let r = run(
+        MessageKind::Transport,
+        &v,
+        &ctx().with_rule_overrides(rules),
+    );
+    assert_eq!(r.warnings()[0].message, "Ugyldig tollsted");
+    // For an incomplete rule the text is the reason code Toll gives.
+    let mut rules = RuleOverrides::new();
+    rules
+        .set_text("incomplete.cude", "INCOMPLETE_CUDE_VALIDATION")
+        .unwrap();
+    let h = load("incomplete-house-missing-cude");
+    let r = run(
+        MessageKind::HouseConsignment,
+        &h,
+        &ctx().with_rule_overrides(rules),
+    );
+    assert_eq!(r.incomplete_reasons(), [R::IncompleteCudeValidation]);
+}
+
+#[test]
+fn unlocode_format() {
+    let place = |code: &str| house(|c| c["placeOfDelivery"] = json!({"unloCode": code}));
+    for ok in ["NOOSL", "SEGOT", "DEHAM", "US2NY", "GB9ZZ"] {
+        clean(&place(ok));
+    }
+    for bad in [
+        "XXOSL", "NO0SL", "NOOS1", "NOosl", "no osl", "NOOSLO", "NO SL", "ØSOSL",
+    ] {
+        let r = place(bad);
+        let expected = vec![pair(
+            "consignmentHouseLevel.placeOfDelivery.unloCode",
+            m::UNLOCODE_INVALID,
+        )];
+        assert_eq!(biz(&r), expected, "{bad}");
+        assert_eq!(r.business_rules(), ["place.unlocode.format"], "{bad}");
+    }
+    assert_eq!(m::UNLOCODE_INVALID, "Invalid code. Expected valid UNLOCODE");
+}
+
+#[test]
+fn cl751_has_the_codes_toll_answered_with() {
+    for code in ["12", "T", "2201", "31"] {
+        clean(&transport(|t| {
+            t["activeBorderTransportMeans"]["typeOfMeansOfTransport"] = json!(code)
+        }));
+    }
+    let r =
+        transport(|t| t["activeBorderTransportMeans"]["typeOfMeansOfTransport"] = json!("9999"));
+    assert_eq!(r.business_rules(), ["codelist.cl751"]);
+    assert!(CodeList::Cl751.contains("T"));
+}
