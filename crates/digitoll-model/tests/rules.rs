@@ -1068,3 +1068,436 @@ fn cl751_has_the_codes_toll_answered_with() {
     assert_eq!(r.business_rules(), ["codelist.cl751"]);
     assert!(CodeList::Cl751.contains("T"));
 }
+
+/// Sets (or with `None` removes) the value at a JSON pointer, creating the
+/// last key when it is missing.
+fn put(v: &mut Value, ptr: &str, value: Option<Value>) {
+    let (parent, key) = ptr.rsplit_once('/').unwrap();
+    let parent = v
+        .pointer_mut(parent)
+        .unwrap_or_else(|| panic!("no {parent}"));
+    match (parent, value) {
+        (Value::Object(map), Some(x)) => {
+            map.insert(key.to_owned(), x);
+        }
+        (Value::Object(map), None) => {
+            map.remove(key);
+        }
+        (Value::Array(items), Some(x)) => items[key.parse::<usize>().unwrap()] = x,
+        (Value::Array(items), None) => {
+            items.remove(key.parse::<usize>().unwrap());
+        }
+        (other, _) => panic!("{ptr}: parent is {other}"),
+    }
+}
+
+/// Each catalogue rule fires under its own id for the change that breaks it
+/// (the texts are checked by the tests above).
+#[test]
+fn each_rule_fires_under_its_id() {
+    use digitoll_model::TransportMode::{Air, Road};
+    type Edit = &'static [(&'static str, Option<fn() -> Value>)];
+    let normal = ctx();
+    let playground = ctx().with_playground(PlaygroundFixtures::default());
+    let after_gonu = ValidationContext::new(datetime!(2027-03-02 12:00 UTC));
+    let cases: Vec<(
+        &str,
+        digitoll_model::TransportMode,
+        MessageKind,
+        &str,
+        &ValidationContext,
+        Edit,
+    )> = {
+        use MessageKind::{
+            HouseConsignment as H, MasterConsignment as M, Relation as Rel, Transport as T,
+        };
+        let (c, pg, late) = (&normal, &playground, &after_gonu);
+        const IP: &str = "/consignmentHouseLevel/importProcedure";
+        vec![
+            (
+                "field.date-format",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[(
+                    "/consignmentHouseLevel/previousDocuments/0/declarationDate",
+                    Some(|| json!("10.08.2022")),
+                )],
+            ),
+            (
+                "transport.master-or-house-document",
+                Road,
+                T,
+                "valid-transport",
+                c,
+                &[("/consignmentMasterLevel/0", Some(|| json!({})))],
+            ),
+            (
+                "codelist.cl708",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[(
+                    "/consignmentHouseLevel/containerIndicator",
+                    Some(|| json!(7)),
+                )],
+            ),
+            (
+                "codelist.cl729",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[(
+                    "/consignmentHouseLevel/consignor/typeOfPerson",
+                    Some(|| json!(9)),
+                )],
+            ),
+            (
+                "relation.object-type",
+                Road,
+                Rel,
+                "valid-relation",
+                c,
+                &[("/parentObjectType", Some(|| json!("TRUCK")))],
+            ),
+            (
+                "transport.operator.communication-required",
+                Air,
+                T,
+                "valid-transport",
+                c,
+                &[
+                    ("/activeBorderTransportMeans/operator/communication", None),
+                    (
+                        "/activeBorderTransportMeans/modeOfTransportCode",
+                        Some(|| json!("4")),
+                    ),
+                    (
+                        "/activeBorderTransportMeans/typeOfIdentification",
+                        Some(|| json!("41")),
+                    ),
+                    (
+                        "/activeBorderTransportMeans/conveyanceReferenceNumber",
+                        Some(|| json!("SK4411")),
+                    ),
+                ],
+            ),
+            (
+                "transport.conveyance-reference.required",
+                Air,
+                T,
+                "valid-transport",
+                c,
+                &[(
+                    "/activeBorderTransportMeans/conveyanceReferenceNumber",
+                    None,
+                )],
+            ),
+            (
+                "transport.mode-of-transport.mode",
+                Air,
+                T,
+                "valid-transport",
+                c,
+                &[],
+            ),
+            (
+                "transport.type-of-identification.mode",
+                Air,
+                T,
+                "valid-transport",
+                c,
+                &[],
+            ),
+            (
+                "codelist.cl094",
+                Road,
+                T,
+                "valid-transport",
+                c,
+                &[("/representative/status", Some(|| json!("9")))],
+            ),
+            (
+                "codelist.cl228",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[(
+                    "/consignmentHouseLevel/previousDocuments/0/typeOfReference",
+                    Some(|| json!("ZZZZ")),
+                )],
+            ),
+            (
+                "codelist.cl707",
+                Road,
+                T,
+                "valid-transport",
+                c,
+                &[(
+                    "/activeBorderTransportMeans/operator/communication/0/type",
+                    Some(|| json!("FX")),
+                )],
+            ),
+            (
+                "codelist.cl709",
+                Road,
+                M,
+                "valid-master",
+                c,
+                &[(
+                    "/consignmentMasterLevel/transportEquipment",
+                    Some(|| json!([{"containerPackedStatus": "Z"}])),
+                )],
+            ),
+            (
+                "codelist.cl710",
+                Road,
+                M,
+                "valid-master",
+                c,
+                &[(
+                    "/consignmentMasterLevel/transportEquipment",
+                    Some(|| json!([{"containerSizeAndType": "ZZ"}])),
+                )],
+            ),
+            (
+                "codelist.cl711",
+                Road,
+                M,
+                "valid-master",
+                c,
+                &[(
+                    "/consignmentMasterLevel/transportEquipment",
+                    Some(|| json!([{"containerSupplierType": "9"}])),
+                )],
+            ),
+            (
+                "codelist.cl750",
+                Road,
+                T,
+                "valid-transport",
+                c,
+                &[(
+                    "/activeBorderTransportMeans/typeOfIdentification",
+                    Some(|| json!("99")),
+                )],
+            ),
+            (
+                "codelist.cl754",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[(
+                    "/consignmentHouseLevel/transportDocumentHouseLevel/type",
+                    Some(|| json!("ZZZZ")),
+                )],
+            ),
+            (
+                "codelist.cl756",
+                Road,
+                H,
+                "valid-house-voec",
+                c,
+                &[(
+                    "/consignmentHouseLevel/goodsItem/0/additionalFiscalReferences/role",
+                    Some(|| json!("FR9")),
+                )],
+            ),
+            (
+                "codelist.import-procedure",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[(
+                    "/consignmentHouseLevel/importProcedure/importProcedure",
+                    Some(|| json!("NOPE")),
+                )],
+            ),
+            (
+                "codelist.outgoing-procedure",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[(
+                    "/consignmentHouseLevel/importProcedure/outgoingProcedure",
+                    Some(|| json!("XXX")),
+                )],
+            ),
+            (
+                "codelist.export-type",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[(
+                    "/consignmentHouseLevel/exportFromEU/0/typeOfExport",
+                    Some(|| json!("NOPE_EXPORT")),
+                )],
+            ),
+            (
+                "house.cude.procedure",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[(
+                    IP,
+                    Some(|| json!({"importProcedure": "COLLECTIVE_RELEASE"})),
+                )],
+            ),
+            (
+                "house.cude.fields",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[(
+                    "/consignmentHouseLevel/previousDocuments/0/sequenceNumber",
+                    None,
+                )],
+            ),
+            (
+                "house.previous-documents.import-procedure",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[(IP, None)],
+            ),
+            (
+                "house.previous-documents.reference-number",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[(
+                    "/consignmentHouseLevel/previousDocuments",
+                    Some(|| json!([{"typeOfReference": "N730"}])),
+                )],
+            ),
+            (
+                "house.gonu.deadline",
+                Road,
+                H,
+                "valid-house-import-cude",
+                late,
+                &[
+                    (IP, Some(|| json!({"importProcedure": "WAREHOUSE_RELEASE"}))),
+                    (
+                        "/consignmentHouseLevel/previousDocuments",
+                        Some(|| json!([{"typeOfReference": "GONU", "referenceNumber": "G1"}])),
+                    ),
+                    ("/consignmentHouseLevel/exportFromEU", None),
+                ],
+            ),
+            (
+                "playground.voec-number",
+                Road,
+                H,
+                "valid-house-voec",
+                pg,
+                &[(
+                    "/consignmentHouseLevel/goodsItem/0/additionalFiscalReferences/vatIdentificationNumber",
+                    Some(|| json!("1234567")),
+                )],
+            ),
+            (
+                "playground.cude-unverified",
+                Road,
+                H,
+                "valid-house-import-cude",
+                pg,
+                &[(
+                    "/consignmentHouseLevel/previousDocuments/0/sequenceNumber",
+                    Some(|| json!("99")),
+                )],
+            ),
+            (
+                "incomplete.gonu",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[
+                    (IP, Some(|| json!({"importProcedure": "WAREHOUSE_RELEASE"}))),
+                    (
+                        "/consignmentHouseLevel/previousDocuments",
+                        Some(|| json!([{"typeOfReference": "GONU"}])),
+                    ),
+                    ("/consignmentHouseLevel/exportFromEU", None),
+                ],
+            ),
+            (
+                "incomplete.tra",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[
+                    (
+                        IP,
+                        Some(
+                            || json!({"importProcedure": "TRANSIT_IMPORT", "outgoingProcedure": "TRA"}),
+                        ),
+                    ),
+                    ("/consignmentHouseLevel/previousDocuments", None),
+                    ("/consignmentHouseLevel/exportFromEU", None),
+                ],
+            ),
+            (
+                "incomplete.exp",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[("/consignmentHouseLevel/exportFromEU", None)],
+            ),
+            (
+                "incomplete.voec",
+                Road,
+                H,
+                "valid-house-voec",
+                c,
+                &[("/consignmentHouseLevel/goodsItem", None)],
+            ),
+            (
+                "incomplete.documentation",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[
+                    (IP, Some(|| json!({"importProcedure": "ATA_CARNET"}))),
+                    ("/consignmentHouseLevel/previousDocuments", None),
+                    ("/consignmentHouseLevel/exportFromEU", None),
+                ],
+            ),
+        ]
+    };
+    for (rule, mode, kind, base, ctx, edits) in cases {
+        let mut v = load(base);
+        for (ptr, value) in edits {
+            put(&mut v, ptr, value.map(|f| f()));
+        }
+        let (_, r) = digitoll_model::validate_json_for(mode, kind, &v.to_string(), ctx).unwrap();
+        let fired: Vec<String> = r.findings().into_iter().map(|f| f.rule).collect();
+        assert!(
+            fired.iter().any(|f| f == rule),
+            "{rule}: fired {fired:?}\n{r}"
+        );
+        // And the unchanged base does not fire it in road.
+        let (_, clean) =
+            digitoll_model::validate_json_for(Road, kind, &load(base).to_string(), ctx).unwrap();
+        assert!(
+            clean.findings().iter().all(|f| f.rule != rule),
+            "{rule} fires on the unchanged {base}"
+        );
+    }
+}
