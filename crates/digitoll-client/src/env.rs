@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use digitoll_model::{TransportMode, documents, entry};
 use digitoll_model::ContractProfile;
+use digitoll_model::{TransportMode, documents, entry};
 use url::Url;
 
 use crate::error::Error;

@@ -13,9 +13,9 @@ use digitoll_model::responses::{
 };
 use digitoll_model::road::{DeleteBody, HouseConsignment, MasterConsignment, Relation, Transport};
 use digitoll_model::{
-    ContractProfile, MessageKind, Mrn, Outcome, PlaygroundFixtures, RequestId, ValidationContext, ValidationReport,
-    validate_delete, validate_house, validate_json_for, validate_master, validate_relation,
-    validate_transport_for,
+    ContractProfile, MessageKind, Mrn, Outcome, PlaygroundFixtures, RequestId, ValidationContext,
+    ValidationReport, validate_delete, validate_house, validate_json_for, validate_master,
+    validate_relation, validate_transport_for,
 };
 use maskinporten::{Clock, OrgNumber, SystemUser, TokenRequest};
 use reqwest::Method;

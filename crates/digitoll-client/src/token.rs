@@ -12,9 +12,9 @@ use url::Url;
 
 use crate::config::RetryConfig;
 use crate::env::TollEnvironment;
-use digitoll_model::ContractProfile;
 use crate::error::{AuthStage, Error, OAuthErrorBody};
 use crate::http::{SendFailure, send_once};
+use digitoll_model::ContractProfile;
 
 /// A Toll access token. Cheap to clone; `Debug` is redacted and there is no
 /// `Display`, so it cannot reach a log by accident.

@@ -171,7 +171,9 @@ async fn entry_status_uses_the_arrival_api_with_each_modes_scope() {
     // Documented on the arrival API, "designed for all modes"
     // (beskrivelse-av-ankomst-api-EN.html).
     Mock::given(method("GET"))
-        .and(path(format!("/api/movement/arrival/v1/entry/status/{MRN_T}")))
+        .and(path(format!(
+            "/api/movement/arrival/v1/entry/status/{MRN_T}"
+        )))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "validEntry": true, "customsOfficeOfEntry": "NO371001",
             "timeOfEntry": "2026-12-02T06:45:00Z", "mrn": MRN_T
