@@ -14,7 +14,7 @@ use digitoll_model::responses::{
 use digitoll_model::road::{DeleteBody, HouseConsignment, MasterConsignment, Relation, Transport};
 use digitoll_model::{
     ContractProfile, MessageKind, Mrn, Outcome, PlaygroundFixtures, RequestId, ValidationContext,
-    ValidationReport, validate_delete, validate_house, validate_json_for, validate_master,
+    ValidationReport, validate_delete, validate_house_for, validate_json_for, validate_master,
     validate_relation, validate_transport_for,
 };
 use maskinporten::{Clock, OrgNumber, SystemUser, TokenRequest};
@@ -562,7 +562,7 @@ impl MovementClient {
         if self.validates() {
             self.check(
                 MessageKind::HouseConsignment,
-                &validate_house(msg, &self.context(true)),
+                &validate_house_for(self.inner.mode.transport_mode(), msg, &self.context(true)),
             )?;
         }
         self.post_message(DocumentKind::HouseConsignment, Self::to_value(msg)?)
@@ -747,7 +747,7 @@ impl MovementClient {
         if self.validates() {
             self.check(
                 MessageKind::HouseConsignment,
-                &validate_house(msg, &self.context(false)),
+                &validate_house_for(self.inner.mode.transport_mode(), msg, &self.context(false)),
             )?;
         }
         self.send_unsafe(

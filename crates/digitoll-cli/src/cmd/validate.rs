@@ -155,6 +155,16 @@ pub(crate) fn print_report(label: &str, checked: &Checked) {
             }
         }
     }
+    // Findings of rules at severity `warning` (by default, e.g. a procedure a
+    // mode's page omits, or by a profile): shown, never failing.
+    for w in report.warnings() {
+        let at = if w.path.is_empty() {
+            String::new()
+        } else {
+            format!(" {}:", w.path)
+        };
+        outln!("    warning [{}]{at} {}", w.rule, w.message);
+    }
 }
 
 pub(crate) fn report_json(label: &str, checked: &Checked) -> serde_json::Value {
@@ -169,6 +179,7 @@ pub(crate) fn report_json(label: &str, checked: &Checked) -> serde_json::Value {
             "validationErrors": r.sync_errors(),
             "validationErrorList": r.business_errors(),
             "incompleteDocumentationReasonList": r.incomplete_reasons(),
+            "warnings": r.warnings(),
         }),
     }
 }
