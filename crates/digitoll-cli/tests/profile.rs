@@ -177,3 +177,54 @@ fn rules_shows_a_profiles_overrides() {
         String::from_utf8_lossy(&relaxed.stdout)
     );
 }
+
+#[test]
+fn sim_and_road_with_the_same_profile_agree_on_a_moved_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("moved.toml");
+    std::fs::write(
+        &profile,
+        "[endpoints]\n\"road.test-auth\" = \"/v9/road/test-auth\"\n",
+    )
+    .unwrap();
+    let profile = profile.display().to_string();
+    let demo = dir.path().join("demo");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_digitoll"))
+        .args(["sim", "--listen", "127.0.0.1:0", "--demo-dir"])
+        .arg(&demo)
+        .env("DIGITOLL_PROFILE", &profile)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut first).unwrap();
+    assert!(first.contains("http://127.0.0.1:"), "{first}");
+    let creds = demo.join("demo-client.json").display().to_string();
+    let with = digitoll(
+        &[
+            "--profile",
+            &profile,
+            "road",
+            "test-auth",
+            "--credentials",
+            &creds,
+            "--json",
+        ],
+        &[],
+    );
+    let without = digitoll(
+        &["road", "test-auth", "--credentials", &creds, "--json"],
+        &[],
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(with.status.success(), "{}", stderr(&with));
+    assert!(!without.status.success(), "the default path is not served");
+    assert!(
+        String::from_utf8_lossy(&without.stdout).contains("\"not_found\""),
+        "{} {}",
+        String::from_utf8_lossy(&without.stdout),
+        stderr(&without)
+    );
+}
