@@ -4,8 +4,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use digitoll_model::{
-    MessageKind, Outcome, PlaygroundFixtures, TransportMode, ValidationContext, ValidationReport,
-    validate_json_for,
+    ContractProfile, MessageKind, Outcome, PlaygroundFixtures, TransportMode, ValidationContext,
+    ValidationReport, validate_json_for,
 };
 use serde_json::json;
 
@@ -184,8 +184,8 @@ pub(crate) fn report_json(label: &str, checked: &Checked) -> serde_json::Value {
     }
 }
 
-pub(crate) fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
-    let ctx = context(args.update, args.production);
+pub(crate) fn run(args: &ValidateArgs, profile: &ContractProfile) -> anyhow::Result<ExitCode> {
+    let ctx = context(args.update, args.production).with_rule_overrides(profile.rules.clone());
     let kind = args.kind.map(MessageKind::from);
     let mode = args.mode.map(TransportMode::from);
     let results: Vec<(String, Checked)> = args
