@@ -284,6 +284,7 @@ pub(crate) fn queued_submission(
             request_id: None,
             validation_errors: None,
             local_findings: m.local_findings.clone(),
+            validation_mode: m.validation_mode,
             created_at: at,
             updated_at: at,
         },

@@ -145,8 +145,8 @@ async fn insert_one(pool: &PgPool, req: &SubmitRequest) -> Result<Submission> {
     let row = sqlx::query(
         "with m as ( \
              insert into messages (id, tenant_id, api, kind, operation, body, body_sha256, document_number, \
-                 document_type, carrier_id, idempotency_key, state, local_findings) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued', $14) \
+                 document_type, carrier_id, idempotency_key, state, local_findings, validation_mode) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued', $14, $15) \
              on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing \
              returning id, tenant_id, created_at), \
          s as ( \
@@ -171,6 +171,7 @@ async fn insert_one(pool: &PgPool, req: &SubmitRequest) -> Result<Submission> {
     .bind(job_kind::SUBMIT)
     .bind(clamp_i32(req.max_attempts))
     .bind(m.local_findings.as_ref().map(Json))
+    .bind(m.validation_mode.as_str())
     .fetch_optional(pool)
     .await
     .map_err(db)?;
@@ -187,14 +188,15 @@ async fn insert_many(pool: &PgPool, batch: &[SubmitRequest]) -> Result<Vec<Resul
     let rows = sqlx::query(
         "with input as ( \
              select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], \
-                 $7::bytea[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int4[], $14::jsonb[]) \
+                 $7::bytea[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int4[], $14::jsonb[], \
+                 $15::text[]) \
              as t(id, tenant_id, api, kind, operation, body, body_sha256, document_number, document_type, \
-                 carrier_id, idempotency_key, max_attempts, local_findings)), \
+                 carrier_id, idempotency_key, max_attempts, local_findings, validation_mode)), \
          m as ( \
              insert into messages (id, tenant_id, api, kind, operation, body, body_sha256, document_number, \
-                 document_type, carrier_id, idempotency_key, state, local_findings) \
+                 document_type, carrier_id, idempotency_key, state, local_findings, validation_mode) \
              select id, tenant_id, api, kind, operation, body, body_sha256, document_number, document_type, \
-                 carrier_id, idempotency_key, 'queued', local_findings from input \
+                 carrier_id, idempotency_key, 'queued', local_findings, validation_mode from input \
              on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing \
              returning id, tenant_id, created_at), \
          s as ( \
@@ -224,6 +226,12 @@ async fn insert_many(pool: &PgPool, batch: &[SubmitRequest]) -> Result<Vec<Resul
             .iter()
             .map(|r| r.m.local_findings.as_ref().map(Json))
             .collect::<Vec<_>>(),
+    )
+    .bind(
+        batch
+            .iter()
+            .map(|r| r.m.validation_mode.as_str().to_owned())
+            .collect::<Vec<String>>(),
     )
     .fetch_all(pool)
     .await
@@ -302,7 +310,7 @@ fn api_key(row: &PgRow) -> Result<ApiKeyInfo> {
     })
 }
 
-const MESSAGE_COLS: &str = "id, tenant_id, api, kind, operation, body, body_sha256, document_number, document_type, carrier_id, idempotency_key, state, mrn, request_id, validation_errors, local_findings, created_at, updated_at";
+const MESSAGE_COLS: &str = "id, tenant_id, api, kind, operation, body, body_sha256, document_number, document_type, carrier_id, idempotency_key, state, mrn, request_id, validation_errors, local_findings, validation_mode, created_at, updated_at";
 
 fn message(row: &PgRow) -> Result<Message> {
     Ok(Message {
@@ -322,6 +330,7 @@ fn message(row: &PgRow) -> Result<Message> {
         validation_errors: get::<Option<Json<serde_json::Value>>>(row, "validation_errors")?
             .map(|j| j.0),
         local_findings: get::<Option<Json<serde_json::Value>>>(row, "local_findings")?.map(|j| j.0),
+        validation_mode: parse(row, "validation_mode")?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
     })

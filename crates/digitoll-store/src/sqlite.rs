@@ -129,7 +129,7 @@ fn api_key(row: &SqliteRow) -> Result<ApiKeyInfo> {
     })
 }
 
-const MESSAGE_COLS: &str = "id, tenant_id, api, kind, operation, body, body_sha256, document_number, document_type, carrier_id, idempotency_key, state, mrn, request_id, validation_errors, local_findings, created_at, updated_at";
+const MESSAGE_COLS: &str = "id, tenant_id, api, kind, operation, body, body_sha256, document_number, document_type, carrier_id, idempotency_key, state, mrn, request_id, validation_errors, local_findings, validation_mode, created_at, updated_at";
 
 fn message(row: &SqliteRow) -> Result<Message> {
     Ok(Message {
@@ -149,6 +149,7 @@ fn message(row: &SqliteRow) -> Result<Message> {
         validation_errors: get::<Option<Json<serde_json::Value>>>(row, "validation_errors")?
             .map(|j| j.0),
         local_findings: get::<Option<Json<serde_json::Value>>>(row, "local_findings")?.map(|j| j.0),
+        validation_mode: parse(row, "validation_mode")?,
         created_at: get_ts(row, "created_at")?,
         updated_at: get_ts(row, "updated_at")?,
     })
@@ -221,8 +222,8 @@ async fn insert_submission(
         let m = &m;
         let inserted = sqlx::query(
             "insert into messages (id, tenant_id, api, kind, operation, body, body_sha256, document_number, \
-             document_type, carrier_id, idempotency_key, state, created_at, updated_at, local_findings) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued', $12, $12, $13) \
+             document_type, carrier_id, idempotency_key, state, created_at, updated_at, local_findings, validation_mode) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued', $12, $12, $13, $14) \
              on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing",
         )
         .bind(id.0)
@@ -238,6 +239,7 @@ async fn insert_submission(
         .bind(&m.idempotency_key)
         .bind(now)
         .bind(m.local_findings.as_ref().map(Json))
+        .bind(m.validation_mode.as_str())
         .execute(&mut *tx)
         .await
         .map_err(db)?

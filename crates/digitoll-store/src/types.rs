@@ -392,6 +392,8 @@ pub struct NewMessage {
     /// Findings of the gateway's local validation kept with the message
     /// (a JSON array), `None` when there were none.
     pub local_findings: Option<Value>,
+    /// The tenant's validation mode when the message was accepted.
+    pub validation_mode: ValidationMode,
 }
 
 /// A stored message.
@@ -428,6 +430,8 @@ pub struct Message {
     /// The gateway's local validation findings (a JSON array), kept next
     /// to Toll's answer.
     pub local_findings: Option<Value>,
+    /// The tenant's validation mode when the message was accepted.
+    pub validation_mode: ValidationMode,
     /// Created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

@@ -262,6 +262,7 @@ fn new_message(tenant: TenantId, doc: &str, key: Option<&str>) -> NewMessage {
         carrier_id: Some("NO123456789".into()),
         idempotency_key: key.map(str::to_owned),
         local_findings: None,
+        validation_mode: ValidationMode::Strict,
     }
 }
 
@@ -1759,6 +1760,7 @@ async fn validation_mode_profile_and_local_findings(h: Harness) {
         let mut m = new_message(t.id, &format!("LF{i}"), None);
         if i % 2 == 0 {
             m.local_findings = Some(findings.clone());
+            m.validation_mode = ValidationMode::Advisory;
         }
         s.submit_message(m)
     }))

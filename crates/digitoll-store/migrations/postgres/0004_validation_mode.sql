@@ -9,3 +9,7 @@ alter table tenants add column validation_mode text not null default 'strict'
 alter table tenants add column contract_profile text;
 -- Local findings (JSON array of {rule, path, message, severity, channel}).
 alter table messages add column local_findings jsonb;
+-- The mode the message was accepted under: the worker sends a strict
+-- message through the client's own checks, an advisory/off one without.
+alter table messages add column validation_mode text not null default 'strict'
+    check (validation_mode in ('strict', 'advisory', 'off'));
