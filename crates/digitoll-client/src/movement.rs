@@ -13,9 +13,9 @@ use digitoll_model::responses::{
 };
 use digitoll_model::road::{DeleteBody, HouseConsignment, MasterConsignment, Relation, Transport};
 use digitoll_model::{
-    MessageKind, Mrn, Outcome, PlaygroundFixtures, RequestId, ValidationContext, ValidationReport,
-    validate_delete, validate_house, validate_json_for, validate_master, validate_relation,
-    validate_transport_for,
+    MessageKind, Mrn, Outcome, PlaygroundFixtures, RequestId, RuleOverrides, ValidationContext,
+    ValidationReport, validate_delete, validate_house, validate_json_for, validate_master,
+    validate_relation, validate_transport_for,
 };
 use maskinporten::{Clock, OrgNumber, SystemUser, TokenRequest};
 use reqwest::Method;
@@ -59,6 +59,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     validate: bool,
     playground: bool,
+    rules: RuleOverrides,
 }
 
 impl fmt::Debug for MovementClient {
@@ -86,6 +87,7 @@ pub struct MovementClientBuilder {
     clock: Option<Arc<dyn Clock>>,
     validate: bool,
     playground: Option<bool>,
+    rules: RuleOverrides,
     consumer_org: Option<OrgNumber>,
     system_user: Option<SystemUser>,
     foreign: bool,
@@ -142,6 +144,17 @@ impl MovementClientBuilder {
     #[must_use]
     pub fn validate_before_send(mut self, validate: bool) -> Self {
         self.validate = validate;
+        self
+    }
+
+    /// Rule severity overrides for local validation (a contract profile's
+    /// `[rules]`; default: none, every rule at its catalogue severity). A
+    /// rule set to `warning` or `off` no longer stops a send. To send
+    /// without any local rule check, use
+    /// [`MovementClientBuilder::validate_before_send`]`(false)`.
+    #[must_use]
+    pub fn rule_overrides(mut self, rules: RuleOverrides) -> Self {
+        self.rules = rules;
         self
     }
 
@@ -209,6 +222,7 @@ impl MovementClientBuilder {
                 reconcile: self.reconcile,
                 clock,
                 validate: self.validate,
+                rules: self.rules,
             }),
         })
     }
@@ -275,6 +289,7 @@ impl MovementClient {
             clock: None,
             validate: true,
             playground: None,
+            rules: RuleOverrides::new(),
             consumer_org: None,
             system_user: None,
             foreign: false,
@@ -403,7 +418,8 @@ impl MovementClient {
 
     fn context(&self, first_submission: bool) -> ValidationContext {
         let mut ctx = ValidationContext::new(self.inner.clock.now_utc())
-            .with_first_submission(first_submission);
+            .with_first_submission(first_submission)
+            .with_rule_overrides(self.inner.rules.clone());
         if self.inner.playground {
             ctx = ctx.with_playground(PlaygroundFixtures::default());
         }
