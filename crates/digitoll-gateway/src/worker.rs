@@ -397,7 +397,7 @@ async fn submit(state: &GatewayState, job: &Job) -> Outcome {
         }
         Err(o) => return o,
     };
-    let client = rt.client(mode.client_mode());
+    let client = rt.client_for(mode.client_mode(), msg.validation_mode);
     let interrupted = msg.state == MessageState::Sending;
     let (target_mrn, body) = split_envelope(&msg);
 

@@ -181,6 +181,8 @@ impl Env {
                 document_type: None,
                 carrier_id: None,
                 idempotency_key: None,
+                local_findings: None,
+                validation_mode: ValidationMode::Strict,
             })
             .await
             .expect("stored");

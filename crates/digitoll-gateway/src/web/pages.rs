@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 
 use super::forms::{Remark, explain};
 use super::{Ctx, Form, Lang, Layout, WebError, parse_id, see_other};
-use crate::api::messages::{playground, validate};
+use crate::api::messages::{tenant_validation, validate};
 use crate::error::ApiError;
 use crate::message::{ApiKind, ApiMode, document_fields};
 use crate::state::GatewayState;
@@ -644,7 +644,7 @@ async fn change(
         .mrn
         .clone()
         .ok_or_else(|| WebError::BadRequest(ctx.lang.t("message.needs_mrn").into()))?;
-    let pg = playground(state, original.tenant_id)
+    let validation = tenant_validation(state, original.tenant_id)
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?;
     let mk = if op == Operation::Delete {
@@ -652,23 +652,22 @@ async fn change(
     } else {
         kind.message_kind()
     };
-    match validate(mode, mk, &body, pg, false) {
-        Ok(()) => {}
-        Err(ApiError::Validation { sync, business }) => {
-            let text = sync
-                .iter()
-                .map(|e| format!("{}: {}", e.field, e.error))
-                .chain(
-                    business
-                        .iter()
-                        .map(|e| format!("{}: {}", e.pointer.message_element_path, e.description)),
-                )
-                .collect::<Vec<_>>()
-                .join("; ");
-            return Err(WebError::BadRequest(text));
-        }
-        Err(e) => return Err(WebError::BadRequest(e.to_string())),
-    }
+    let checked =
+        match validate(mode, mk, &body, &validation, false) {
+            Ok(c) => c,
+            Err(ApiError::Validation { sync, business }) => {
+                let text =
+                    sync.iter()
+                        .map(|e| format!("{}: {}", e.field, e.error))
+                        .chain(business.iter().map(|e| {
+                            format!("{}: {}", e.pointer.message_element_path, e.description)
+                        }))
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                return Err(WebError::BadRequest(text));
+            }
+            Err(e) => return Err(WebError::BadRequest(e.to_string())),
+        };
     let (document_number, document_type, carrier_id) = if op == Operation::Update {
         document_fields(kind, &body)
     } else {
@@ -690,6 +689,8 @@ async fn change(
             document_type,
             carrier_id,
             idempotency_key: None,
+            local_findings: checked.stored_findings(),
+            validation_mode: checked.mode,
         })
         .await?;
     Ok(sub.message.id)
