@@ -567,6 +567,23 @@ pub(crate) struct ServeArgs {
     /// Emit logs as JSON lines.
     #[arg(long)]
     pub(crate) json_logs: bool,
+    /// This instance's contract profile (TOML, `[rules]`: rule id →
+    /// error|warning|off) for every tenant; a tenant's own profile
+    /// (`digitoll tenants set-validation --contract-profile`) overrides it
+    /// rule by rule.
+    #[arg(long, value_name = "FILE", env = "DIGITOLL_PROFILE")]
+    pub(crate) profile: Option<PathBuf>,
+}
+
+/// A tenant's validation mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ValidationModeArg {
+    /// Local validation refuses what it rejects (422, nothing stored or sent).
+    Strict,
+    /// Local findings are stored and shown as warnings; the message is sent and Toll judges.
+    Advisory,
+    /// No local rule checks (a body that is not JSON or not its kind is still refused).
+    Off,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -673,6 +690,22 @@ pub(crate) enum TenantsCommand {
         store: StoreArgs,
         /// Tenant id.
         id: String,
+    },
+    /// Set a tenant's validation mode and/or its contract profile.
+    SetValidation {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Tenant id.
+        id: String,
+        /// strict (default for new tenants), advisory or off.
+        #[arg(long, value_enum)]
+        mode: Option<ValidationModeArg>,
+        /// The tenant's contract profile (TOML), checked before it is stored.
+        #[arg(long, value_name = "FILE", conflicts_with = "no_contract_profile")]
+        contract_profile: Option<PathBuf>,
+        /// Remove the tenant's contract profile (the instance's applies alone).
+        #[arg(long)]
+        no_contract_profile: bool,
     },
 }
 

@@ -70,7 +70,17 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "gw".into());
         format!("{host}-{}", std::process::id())
     });
+    let profile = match &args.profile {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the contract profile {}", path.display()))?;
+            digitoll_model::ContractProfile::from_toml(&text, &path.display().to_string())
+                .map_err(|e| anyhow!("{e}"))?
+        }
+        None => digitoll_model::ContractProfile::default(),
+    };
     let config = GatewayConfig {
+        profile,
         max_body_bytes: args.max_body_bytes,
         rate_limit_per_second: nz(args.rate_limit, "rate-limit")?,
         rate_limit_burst: nz(args.burst, "burst")?,
