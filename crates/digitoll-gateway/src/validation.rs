@@ -202,6 +202,27 @@ mod tests {
     }
 
     #[test]
+    fn the_tenant_entry_overrides_the_instance_entry_rule_by_rule() {
+        use digitoll_model::Severity;
+        let instance = ContractProfile::from_toml(
+            "[rules]\n\"place.unlocode.format\" = \"warning\"\n\"playground.n820-state\" = \"off\"\n",
+            "i.toml",
+        )
+        .unwrap();
+        let tenant =
+            parse_tenant_profile("[rules]\n\"place.unlocode.format\" = \"error\"\n").unwrap();
+        let rules = effective_rules(&instance, Some(&tenant));
+        assert_eq!(rules.severity("place.unlocode.format"), Severity::Error);
+        assert_eq!(rules.severity("playground.n820-state"), Severity::Off);
+        assert_eq!(
+            rules.severity("field.required"),
+            digitoll_model::rules::find("field.required")
+                .unwrap()
+                .default
+        );
+    }
+
+    #[test]
     fn a_bad_tenant_profile_names_its_line_and_column() {
         let err = effective_rules_for(
             &ContractProfile::default(),

@@ -21,6 +21,7 @@ use digitoll_client::{ReconcileConfig, RetryConfig};
 use digitoll_gateway::{
     GatewayConfig, GatewayState, RuntimeOptions, WorkerConfig, app, run_workers,
 };
+use digitoll_model::{ContractProfile, rules};
 use digitoll_sim::{ClientRegistration, RunningSimulator, Simulator};
 use digitoll_store::{MasterKey, RetryPolicy, Store, StoreOptions};
 use serde_json::{Value, json};
@@ -31,9 +32,11 @@ use tokio::task::JoinHandle;
 const PG_ENV: &str = "DIGITOLL_TEST_POSTGRES_URL";
 const ROAD: &str = "toll:movement/road/v2";
 const MASTER: &str = include_str!("../../../examples/road/valid-master.json");
-/// 400 at Toll: consignee typeOfPerson null, city blank, no streetLine/poBox.
-const BAD_MASTER: &str =
-    include_str!("../../../examples/road/invalid-master-consignee-address.json");
+/// FAILURE at Toll: two places with malformed UN/LOCODEs, rule
+/// `place.unlocode.format` (its catalogue entry is partly inferred).
+const BAD_MASTER: &str = include_str!("../../../examples/road/invalid-master-unlocode-format.json");
+const UNLOCODE_RULE: &str = "place.unlocode.format";
+const N820_RULE: &str = "playground.n820-state";
 /// FAILURE on Toll's playground only: an N820 reference containing `INVALID`.
 const N820_HOUSE: &str = include_str!("../../../examples/road/invalid-house-n820-wrong-state.json");
 
@@ -458,6 +461,15 @@ async fn event_for(
     panic!("no {event} webhook for {id}");
 }
 
+fn rules_of(findings: &Value) -> Vec<String> {
+    findings
+        .as_array()
+        .expect("findings are a list")
+        .iter()
+        .map(|f| f["rule"].as_str().expect("rule").to_owned())
+        .collect()
+}
+
 fn paths(findings: &Value) -> Vec<String> {
     findings
         .as_array()
@@ -476,13 +488,19 @@ async fn advisory_sends_what_local_validation_rejects_and_toll_agrees(b: Backend
     assert_eq!(tenant["validation_mode"], "advisory");
     let got = env.hook(&t).await;
 
+    let rule = rules::find(UNLOCODE_RULE).expect("in the catalogue");
+    assert!(
+        rule.sources
+            .iter()
+            .any(|s| matches!(s, rules::Source::Inferred(_))),
+        "a rule with an inferred part"
+    );
     let accepted = env.submit(&t, "master", &dated(BAD_MASTER, "-ADV")).await;
     assert_eq!(accepted["validation_mode"], "advisory");
     let local = accepted["local_findings"].clone();
-    let local_paths = paths(&local);
     assert!(
-        local_paths.iter().any(|p| p.contains("consignee")),
-        "our rules name the consignee: {local}"
+        rules_of(&local).iter().all(|r| r == UNLOCODE_RULE) && !rules_of(&local).is_empty(),
+        "only our UN/LOCODE rule fired: {local}"
     );
     assert!(
         local
@@ -490,17 +508,22 @@ async fn advisory_sends_what_local_validation_rejects_and_toll_agrees(b: Backend
             .unwrap()
             .iter()
             .all(|f| f["severity"] == "error"
-                && f["channel"].is_string()
+                && f["channel"] == "business"
                 && f["message"].as_str().is_some_and(|m| !m.is_empty())),
         "{local}"
     );
+    let local_paths = paths(&local);
     assert_eq!(accepted["local_finding_count"], local_paths.len());
 
     let id = accepted["id"].as_str().unwrap().to_owned();
     let m = env.settled(&t, &id, Duration::from_secs(30)).await;
-    // Toll (the simulator) judged and agreed: rejected with its own errors.
+    // Toll (the simulator) judged and agreed: FAILURE with its own list.
     assert_eq!(m["state"], "rejected", "{m}");
     assert_eq!(env.posts_at_sim("master-consignment"), 1, "sent once");
+    assert!(
+        m["validation_errors"]["validationErrorList"].is_array(),
+        "{m}"
+    );
     let toll = m["validation_errors"].to_string();
     for p in &local_paths {
         assert!(toll.contains(p.as_str()), "Toll also names {p}: {toll}");
@@ -533,10 +556,12 @@ async fn advisory_message_gets_its_mrn_with_the_local_warning_kept(b: Backend) {
     let master = env.submit(&t, "master", &dated(MASTER, "")).await;
     let house = env.submit(&t, "house", &dated(N820_HOUSE, "")).await;
     let local = house["local_findings"].clone();
-    assert!(
-        paths(&local).iter().any(|p| p.ends_with("referenceNumber")),
+    assert_eq!(
+        rules_of(&local),
+        [N820_RULE],
         "our playground N820 rule fired: {local}"
     );
+    assert!(paths(&local)[0].ends_with("referenceNumber"), "{local}");
     for id in [&master["id"], &house["id"]] {
         let id = id.as_str().unwrap();
         let m = env.settled(&t, id, Duration::from_secs(30)).await;
@@ -689,6 +714,69 @@ async fn tenant_profiles_are_checked_when_set(b: Backend) {
     env.shutdown().await;
 }
 
+async fn a_rule_at_warning_passes_in_strict_mode(b: Backend) {
+    // The instance's profile lowers the N820 rule to a warning for everyone;
+    // a tenant's profile raises it back to an error for that tenant alone.
+    let instance = ContractProfile::from_toml(
+        &format!("[rules]\n\"{N820_RULE}\" = \"warning\"\n"),
+        "instance.toml",
+    )
+    .expect("instance profile");
+    let env = Env::start_with(b, false, move |c| GatewayConfig {
+        profile: instance,
+        ..c
+    })
+    .await;
+    let t = env.tenant("310000000", "client-warn").await;
+    let house = env.submit(&t, "house", &dated(N820_HOUSE, "")).await;
+    assert_eq!(house["validation_mode"], "strict");
+    let local = house["local_findings"].clone();
+    assert_eq!(rules_of(&local), [N820_RULE], "{local}");
+    assert_eq!(local[0]["severity"], "warning");
+    let id = house["id"].as_str().unwrap();
+    let m = env.settled(&t, id, Duration::from_secs(30)).await;
+    // The worker's client checked with the same severities, so it was sent.
+    assert_eq!(m["state"], "accepted", "{m}");
+    assert!(m["mrn"].is_string());
+    assert_eq!(m["local_findings"], local);
+
+    // The tenant's own entry overrides the instance's: an error again → 422.
+    let strictest = format!("[rules]\n\"{N820_RULE}\" = \"error\"\n");
+    env.set_validation(&t, json!({"contract_profile": strictest}))
+        .await;
+    let (status, e) = env
+        .call(
+            &t.key,
+            "POST",
+            "/v1/messages",
+            Some(json!({"mode": "road", "kind": "house", "body": dated(N820_HOUSE, "-2")})),
+        )
+        .await;
+    assert_eq!(status, 422, "{e}");
+    assert!(e.to_string().contains("referenceNumber"), "{e}");
+    // And a tenant profile can lower a rule on its own (here the UN/LOCODE
+    // one, which Toll enforces: the message passes locally and Toll refuses it).
+    let lenient = format!("[rules]\n\"{UNLOCODE_RULE}\" = \"off\"\n");
+    env.set_validation(&t, json!({"contract_profile": lenient}))
+        .await;
+    let m = env.submit(&t, "master", &dated(BAD_MASTER, "-LEN")).await;
+    assert_eq!(
+        m["local_findings"],
+        json!([]),
+        "an `off` rule leaves no finding"
+    );
+    let m = env
+        .settled(&t, m["id"].as_str().unwrap(), Duration::from_secs(30))
+        .await;
+    assert_eq!(m["state"], "rejected", "{m}");
+    assert_eq!(
+        env.posts_at_sim("master-consignment"),
+        1,
+        "the client let it through"
+    );
+    env.shutdown().await;
+}
+
 macro_rules! on_both_backends {
     ($($case:ident),+ $(,)?) => {
         mod sqlite {
@@ -716,4 +804,5 @@ on_both_backends!(
     strict_refuses_and_stores_nothing,
     off_sends_without_findings,
     tenant_profiles_are_checked_when_set,
+    a_rule_at_warning_passes_in_strict_mode,
 );
