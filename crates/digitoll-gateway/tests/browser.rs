@@ -407,7 +407,7 @@ async fn dashboard_in_headless_chromium() {
             carrier_id: None,
             idempotency_key: None,
             local_findings: None,
-            validation_mode: ValidationMode::Strict,
+            validation_mode: digitoll_store::ValidationMode::Strict,
         })
         .await
         .expect("master");
