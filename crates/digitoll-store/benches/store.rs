@@ -135,7 +135,7 @@ fn message(tenant: TenantId, n: usize) -> NewMessage {
         carrier_id: Some("NO999999999".into()),
         idempotency_key: Some(uuid::Uuid::new_v4().to_string()),
         local_findings: None,
-        validation_mode: ValidationMode::Strict,
+        validation_mode: digitoll_store::ValidationMode::Strict,
     }
 }
 

@@ -128,6 +128,8 @@ text_enum!(
     }
 );
 
+// `text_enum!` derives a fixed list without `Default`, so it is written out.
+#[allow(clippy::derivable_impls)]
 impl Default for ValidationMode {
     fn default() -> Self {
         Self::Strict
