@@ -242,18 +242,20 @@ fn accepted(sub: digitoll_store::Submission) -> Response {
     resp
 }
 
-/// Submit a message: validated locally with Toll's rules (422, nothing
-/// stored), then stored with its outbox job in one transaction (202).
+/// Submit a message: checked locally with Toll's rules as the tenant's
+/// validation mode says (strict: 422, nothing stored; advisory: the findings
+/// are stored and the message is sent; off: no rule checks), then stored with
+/// its outbox job and its local findings in one transaction (202).
 #[utoipa::path(
     post, path = "/v1/messages", tag = "messages",
     request_body = SubmitRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays return the original message; another body with the same key is 409")),
     responses(
-        (status = 202, description = "Stored and queued", body = MessageView),
-        (status = 400, description = "Malformed JSON, wrong type, unknown mode or kind", body = ErrorBody),
+        (status = 202, description = "Stored and queued, with its local_findings", body = MessageView),
+        (status = 400, description = "Malformed JSON, wrong type, unknown mode or kind, a body that is not the kind it claims (advisory, off)", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 409, description = "Idempotency key reused with another body", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, description = "Toll would reject it (validationErrors / validationErrorList)", body = ErrorBody),
+        (status = 422, description = "Strict mode: Toll would reject it (validationErrors / validationErrorList)", body = ErrorBody),
         (status = 429, body = ErrorBody),
     ),
     security(("api_key" = []))
