@@ -8,7 +8,7 @@ use std::sync::Arc;
 use digitoll_client::{
     Mode, MovementClient, ReconcileConfig, RetryConfig, TollEnvironment, TollTokenProvider,
 };
-use digitoll_model::ContractProfile;
+use digitoll_model::{ContractProfile, RuleOverrides};
 use digitoll_store::{Environment, Store, Tenant, TenantId, TenantKeyMaterial, ValidationMode};
 use maskinporten::{MaskinportenClient, RsaKey, RsaSigner, TokenProvider};
 use secrecy::ExposeSecret;
@@ -27,6 +27,9 @@ pub struct TenantRuntime {
     pub toll: TollTokenProvider,
     /// Whether local validation uses the playground fixtures (test and sim).
     pub playground: bool,
+    /// The rule severities its checking clients use (instance profile with
+    /// the tenant's over it, as read when the runtime was built).
+    pub rules: RuleOverrides,
     clients: HashMap<Mode, MovementClient>,
     unchecked: HashMap<Mode, MovementClient>,
 }
@@ -277,6 +280,7 @@ impl Runtimes {
             maskinporten: mp,
             toll,
             playground,
+            rules,
             clients,
             unchecked,
         }))

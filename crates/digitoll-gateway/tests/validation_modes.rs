@@ -777,6 +777,47 @@ async fn a_rule_at_warning_passes_in_strict_mode(b: Backend) {
     env.shutdown().await;
 }
 
+async fn a_profile_changed_elsewhere_reaches_the_workers_client(b: Backend) {
+    // Another process changes the tenant's profile in the database: this
+    // process's caches are not told. Within the API's cache TTL (100 ms
+    // here) the API and the worker's client both use the new severities.
+    let env = Env::start_with(b, false, |c| GatewayConfig {
+        auth_cache_ttl: Duration::from_millis(100),
+        ..c
+    })
+    .await;
+    let t = env.tenant("310000000", "client-elsewhere").await;
+    let master = env.submit(&t, "master", &dated(MASTER, "")).await;
+    let m = env
+        .settled(&t, master["id"].as_str().unwrap(), Duration::from_secs(30))
+        .await;
+    assert_eq!(
+        m["state"], "accepted",
+        "the tenant's clients are built: {m}"
+    );
+    env.store
+        .update_tenant(
+            t.id.parse().expect("tenant id"),
+            digitoll_store::TenantUpdate {
+                contract_profile: Some(Some(format!("[rules]\n\"{N820_RULE}\" = \"warning\"\n"))),
+                ..digitoll_store::TenantUpdate::default()
+            },
+        )
+        .await
+        .expect("update elsewhere");
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let house = env.submit(&t, "house", &dated(N820_HOUSE, "")).await;
+    assert_eq!(house["local_findings"][0]["severity"], "warning", "{house}");
+    let m = env
+        .settled(&t, house["id"].as_str().unwrap(), Duration::from_secs(30))
+        .await;
+    assert_eq!(
+        m["state"], "accepted",
+        "the worker's client was rebuilt: {m}"
+    );
+    env.shutdown().await;
+}
+
 macro_rules! on_both_backends {
     ($($case:ident),+ $(,)?) => {
         mod sqlite {
@@ -805,4 +846,5 @@ on_both_backends!(
     off_sends_without_findings,
     tenant_profiles_are_checked_when_set,
     a_rule_at_warning_passes_in_strict_mode,
+    a_profile_changed_elsewhere_reaches_the_workers_client,
 );
