@@ -345,9 +345,7 @@ pub(crate) async fn run(cmd: TenantsCommand) -> anyhow::Result<ExitCode> {
             )
             .await;
             print_tenant(&t);
-            outln!(
-                "(running gateways apply this within 30 seconds; queued strict messages within 10 minutes)"
-            );
+            outln!("(running gateways apply this within 30 seconds)");
             db.close().await;
         }
         TenantsCommand::Disable { store, id } => set_enabled(&store, &id, false).await?,
