@@ -15,7 +15,10 @@ pub(crate) struct Cli {
     /// A contract profile (TOML): endpoint paths, rule severities and texts,
     /// simulator behaviour, to correct our reading of Toll's contract. Read
     /// by the commands that talk to Toll or validate, and by `sim`.
-    /// `digitoll profile default` prints the built-in one.
+    /// `digitoll profile default` prints the built-in one. For `serve` it is
+    /// the instance's profile for every tenant; a tenant's own profile
+    /// (`digitoll tenants set-validation --contract-profile`) overrides its
+    /// `[rules]` rule by rule.
     #[arg(long, value_name = "FILE", global = true, env = "DIGITOLL_PROFILE")]
     pub(crate) profile: Option<PathBuf>,
     #[command(subcommand)]
@@ -601,6 +604,17 @@ pub(crate) struct ServeArgs {
     pub(crate) json_logs: bool,
 }
 
+/// A tenant's validation mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ValidationModeArg {
+    /// Local validation refuses what it rejects (422, nothing stored or sent).
+    Strict,
+    /// Local findings are stored and shown as warnings; the message is sent and Toll judges.
+    Advisory,
+    /// No local rule checks (a body that is not JSON or not its kind is still refused).
+    Off,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum TenantEnvArg {
     Prod,
@@ -705,6 +719,22 @@ pub(crate) enum TenantsCommand {
         store: StoreArgs,
         /// Tenant id.
         id: String,
+    },
+    /// Set a tenant's validation mode and/or its contract profile.
+    SetValidation {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Tenant id.
+        id: String,
+        /// strict (default for new tenants), advisory or off.
+        #[arg(long, value_enum)]
+        mode: Option<ValidationModeArg>,
+        /// The tenant's contract profile (TOML), checked before it is stored.
+        #[arg(long, value_name = "FILE", conflicts_with = "no_contract_profile")]
+        contract_profile: Option<PathBuf>,
+        /// Remove the tenant's contract profile (the instance's applies alone).
+        #[arg(long)]
+        no_contract_profile: bool,
     },
 }
 

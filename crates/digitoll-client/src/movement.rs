@@ -13,8 +13,9 @@ use digitoll_model::responses::{
 };
 use digitoll_model::road::{DeleteBody, HouseConsignment, MasterConsignment, Relation, Transport};
 use digitoll_model::{
-    ContractProfile, MessageKind, Mrn, Outcome, PlaygroundFixtures, RequestId, ValidationContext,
-    ValidationReport, validate_delete, validate_house_for, validate_json_for, validate_master,
+    ContractProfile, MessageKind, Mrn, Outcome, PlaygroundFixtures, RequestId, RuleOverrides,
+    ValidationContext, ValidationReport, validate_delete, validate_house_for, validate_json_for,
+    validate_master,
     validate_relation, validate_transport_for,
 };
 use maskinporten::{Clock, OrgNumber, SystemUser, TokenRequest};
@@ -61,6 +62,9 @@ struct Inner {
     playground: bool,
     env: TollEnvironment,
     profile: Arc<ContractProfile>,
+    /// The rule overrides local validation uses: the builder's
+    /// `rule_overrides` when given, else the profile's.
+    rules: RuleOverrides,
 }
 
 impl fmt::Debug for MovementClient {
@@ -88,6 +92,7 @@ pub struct MovementClientBuilder {
     clock: Option<Arc<dyn Clock>>,
     validate: bool,
     playground: Option<bool>,
+    rules: Option<RuleOverrides>,
     consumer_org: Option<OrgNumber>,
     system_user: Option<SystemUser>,
     foreign: bool,
@@ -157,6 +162,17 @@ impl MovementClientBuilder {
         self
     }
 
+    /// Rule severity overrides for local validation, replacing the contract
+    /// profile's `[rules]` (default: the profile's). A
+    /// rule set to `warning` or `off` no longer stops a send. To send
+    /// without any local rule check, use
+    /// [`MovementClientBuilder::validate_before_send`]`(false)`.
+    #[must_use]
+    pub fn rule_overrides(mut self, rules: RuleOverrides) -> Self {
+        self.rules = Some(rules);
+        self
+    }
+
     /// Whether local validation applies the playground fixture rules
     /// (default: only for [`crate::TollEnvironment::Test`]).
     #[must_use]
@@ -207,6 +223,7 @@ impl MovementClientBuilder {
         let profile = self
             .profile
             .unwrap_or_else(|| self.tokens.profile().clone());
+        let rules = self.rules.unwrap_or_else(|| profile.rules.clone());
         Ok(MovementClient {
             inner: Arc::new(Inner {
                 env: env.clone(),
@@ -226,6 +243,7 @@ impl MovementClientBuilder {
                 reconcile: self.reconcile,
                 clock,
                 validate: self.validate,
+                rules,
             }),
         })
     }
@@ -301,6 +319,7 @@ impl MovementClient {
             clock: None,
             validate: true,
             playground: None,
+            rules: None,
             consumer_org: None,
             system_user: None,
             foreign: false,
@@ -438,7 +457,7 @@ impl MovementClient {
     fn context(&self, first_submission: bool) -> ValidationContext {
         let mut ctx = ValidationContext::new(self.inner.clock.now_utc())
             .with_first_submission(first_submission)
-            .with_rule_overrides(self.inner.profile.rules.clone());
+            .with_rule_overrides(self.inner.rules.clone());
         if self.inner.playground {
             ctx = ctx.with_playground(PlaygroundFixtures::default());
         }

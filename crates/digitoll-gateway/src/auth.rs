@@ -10,11 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{HeaderMap, header};
+use digitoll_model::{ContractProfile, ProfileError};
 use digitoll_store::{ApiKeyId, ApiKeyScope, Store, TenantId};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 use crate::ttl::TtlMap;
+use crate::validation::{TenantValidation, effective_rules_for};
 
 /// Who a request speaks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,24 +77,45 @@ pub struct Authenticator {
     store: Store,
     cache: Arc<TtlMap<[u8; 32], Principal>>,
     tenants: Arc<TtlMap<TenantId, TenantFacts>>,
+    profile: Arc<ContractProfile>,
 }
 
 /// What requests need to know of a tenant, cached like keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantFacts {
     /// Whether the gateway serves it.
     pub enabled: bool,
     /// TEST and simulator tenants validate against Toll's playground fixtures.
     pub playground: bool,
+    /// Its validation mode and effective rule severities (the instance's
+    /// profile with the tenant's over it); an error when the stored tenant
+    /// profile no longer parses.
+    pub validation: Result<TenantValidation, ProfileError>,
+}
+
+impl TenantFacts {
+    /// The tenant's validation settings.
+    ///
+    /// # Errors
+    /// 503 naming the problem when the stored tenant profile is unusable.
+    pub fn validation(&self) -> Result<&TenantValidation, ApiError> {
+        self.validation.as_ref().map_err(|e| {
+            ApiError::Unavailable(format!(
+                "the tenant's stored contract profile is unusable ({e}); an operator must correct it"
+            ))
+        })
+    }
 }
 
 impl Authenticator {
-    /// An authenticator caching results for `ttl`.
-    pub fn new(store: Store, ttl: Duration) -> Self {
+    /// An authenticator caching results for `ttl`; `profile` is the
+    /// instance's contract profile (tenants' profiles are laid over it).
+    pub fn new(store: Store, ttl: Duration, profile: ContractProfile) -> Self {
         Self {
             store,
             cache: Arc::new(TtlMap::new(ttl, 100_000)),
             tenants: Arc::new(TtlMap::new(ttl, 100_000)),
+            profile: Arc::new(profile),
         }
     }
 
@@ -150,14 +173,27 @@ impl Authenticator {
             return Ok(f);
         }
         let t = self.store.tenant(tenant).await?;
+        let playground = matches!(
+            t.environment,
+            digitoll_store::Environment::Test | digitoll_store::Environment::Sim
+        );
+        let validation =
+            effective_rules_for(&self.profile, t.contract_profile.as_deref()).map(|rules| {
+                TenantValidation {
+                    mode: t.validation_mode,
+                    rules,
+                    playground,
+                }
+            });
+        if let Err(e) = &validation {
+            tracing::warn!(tenant = %tenant, error = %e, "stored contract profile is unusable");
+        }
         let facts = TenantFacts {
             enabled: t.enabled,
-            playground: matches!(
-                t.environment,
-                digitoll_store::Environment::Test | digitoll_store::Environment::Sim
-            ),
+            playground,
+            validation,
         };
-        self.tenants.insert(tenant, facts);
+        self.tenants.insert(tenant, facts.clone());
         Ok(facts)
     }
 

@@ -41,6 +41,7 @@ mod routing_worker;
 mod runtime;
 mod state;
 mod ttl;
+pub mod validation;
 pub mod web;
 pub mod webhook;
 mod worker;
@@ -60,7 +61,7 @@ pub use api::messages::{IDEMPOTENCY_HEADER, MessagePage, MessageView, SubmitRequ
 pub use api::tenant::{
     CreateWebhook, CreatedWebhook, TokenBrokerRequest, TokenBrokerResponse, TokenKind,
 };
-pub use auth::{Authenticator, Principal};
+pub use auth::{Authenticator, Principal, TenantFacts};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use message::{ApiKind, ApiMode};
 pub use runtime::{RuntimeError, RuntimeOptions, Runtimes, TenantRuntime};

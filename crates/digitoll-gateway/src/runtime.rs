@@ -8,7 +8,8 @@ use std::sync::Arc;
 use digitoll_client::{
     Mode, MovementClient, ReconcileConfig, RetryConfig, TollEnvironment, TollTokenProvider,
 };
-use digitoll_store::{Environment, Store, Tenant, TenantId, TenantKeyMaterial};
+use digitoll_model::{ContractProfile, RuleOverrides};
+use digitoll_store::{Environment, Store, Tenant, TenantId, TenantKeyMaterial, ValidationMode};
 use maskinporten::{MaskinportenClient, RsaKey, RsaSigner, TokenProvider};
 use secrecy::ExposeSecret;
 use url::Url;
@@ -26,16 +27,36 @@ pub struct TenantRuntime {
     pub toll: TollTokenProvider,
     /// Whether local validation uses the playground fixtures (test and sim).
     pub playground: bool,
+    /// The rule severities its checking clients use (instance profile with
+    /// the tenant's over it, as read when the runtime was built).
+    pub rules: RuleOverrides,
     clients: HashMap<Mode, MovementClient>,
+    unchecked: HashMap<Mode, MovementClient>,
 }
 
 impl TenantRuntime {
-    /// The movement client for `mode`.
+    /// The movement client for `mode`; it validates before sending, with the
+    /// tenant's effective rule severities (instance profile, tenant profile
+    /// over it).
     pub fn client(&self, mode: Mode) -> &MovementClient {
         // Every mode is built in `build`, so the lookup cannot miss.
         self.clients
             .get(&mode)
             .unwrap_or_else(|| unreachable!("all modes are built"))
+    }
+
+    /// The client for a message accepted under `validation`: strict
+    /// messages go through [`TenantRuntime::client`]'s local check again;
+    /// advisory and off messages are sent without the client's rule checks
+    /// (`validate_before_send(false)`), so Toll judges them.
+    pub fn client_for(&self, mode: Mode, validation: ValidationMode) -> &MovementClient {
+        match validation {
+            ValidationMode::Strict => self.client(mode),
+            ValidationMode::Advisory | ValidationMode::Off => self
+                .unchecked
+                .get(&mode)
+                .unwrap_or_else(|| unreachable!("all modes are built")),
+        }
     }
 }
 
@@ -109,6 +130,7 @@ pub struct Runtimes {
     options: RuntimeOptions,
     http: reqwest::Client,
     cache: moka::future::Cache<TenantId, Arc<TenantRuntime>>,
+    profile: Arc<ContractProfile>,
 }
 
 impl Runtimes {
@@ -123,7 +145,16 @@ impl Runtimes {
             options,
             http,
             cache,
+            profile: Arc::new(ContractProfile::default()),
         }
+    }
+
+    /// Uses `profile` as the instance's contract profile (default: none)
+    /// for the clients' local validation.
+    #[must_use]
+    pub fn with_profile(mut self, profile: ContractProfile) -> Self {
+        self.profile = Arc::new(profile);
+        self
     }
 
     /// The tenant's runtime, built on first use (one build per tenant
@@ -216,17 +247,32 @@ impl Runtimes {
             .http_client(self.http.clone())
             .namespace(namespace)
             .build();
+        let rules = crate::validation::effective_rules_for(
+            &self.profile,
+            tenant.contract_profile.as_deref(),
+        )
+        .map_err(|e| cfg(format!("stored contract profile: {e}")))?;
         let mut clients = HashMap::new();
+        let mut unchecked = HashMap::new();
         for mode in Mode::ALL {
-            let client = MovementClient::builder(mode, toll.clone())
-                .http_client(self.http.clone())
-                .timeout(self.options.toll_timeout)
-                .retry(self.options.retry)
-                .reconcile(self.options.reconcile)
-                .playground_rules(playground)
+            let builder = || {
+                MovementClient::builder(mode, toll.clone())
+                    .http_client(self.http.clone())
+                    .timeout(self.options.toll_timeout)
+                    .retry(self.options.retry)
+                    .reconcile(self.options.reconcile)
+                    .playground_rules(playground)
+            };
+            let client = builder()
+                .rule_overrides(rules.clone())
                 .build()
                 .map_err(|e| cfg(e.to_string()))?;
             clients.insert(mode, client);
+            let client = builder()
+                .validate_before_send(false)
+                .build()
+                .map_err(|e| cfg(e.to_string()))?;
+            unchecked.insert(mode, client);
         }
         tracing::info!(tenant = %id, environment = %tenant.environment, "tenant clients built");
         Ok(Arc::new(TenantRuntime {
@@ -234,7 +280,9 @@ impl Runtimes {
             maskinporten: mp,
             toll,
             playground,
+            rules,
             clients,
+            unchecked,
         }))
     }
 }

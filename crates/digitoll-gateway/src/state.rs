@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use digitoll_model::ContractProfile;
 use digitoll_store::{Store, TenantId};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -32,6 +33,10 @@ pub struct GatewayConfig {
     /// (tenants with `toll:movement/entry`; default 30 s). `None` switches the
     /// follower off in this process (e.g. all but one of several instances).
     pub routing_interval: Option<Duration>,
+    /// The instance's contract profile (`digitoll serve --profile FILE`):
+    /// rule severities for every tenant; a tenant's own profile overrides it
+    /// rule by rule (see [`crate::validation`]). Default: none.
+    pub profile: ContractProfile,
 }
 
 impl Default for GatewayConfig {
@@ -44,6 +49,7 @@ impl Default for GatewayConfig {
             runtime: RuntimeOptions::default(),
             workers: WorkerConfig::default(),
             routing_interval: Some(Duration::from_secs(30)),
+            profile: ContractProfile::default(),
         }
     }
 }
@@ -92,8 +98,13 @@ impl GatewayState {
             Quota::per_second(config.rate_limit_per_second).allow_burst(config.rate_limit_burst);
         Self {
             inner: Arc::new(Inner {
-                runtimes: Runtimes::new(store.clone(), config.runtime.clone(), http.clone()),
-                auth: Authenticator::new(store.clone(), config.auth_cache_ttl),
+                runtimes: Runtimes::new(store.clone(), config.runtime.clone(), http.clone())
+                    .with_profile(config.profile.clone()),
+                auth: Authenticator::new(
+                    store.clone(),
+                    config.auth_cache_ttl,
+                    config.profile.clone(),
+                ),
                 limiter: RateLimiter::keyed(quota),
                 store,
                 config,

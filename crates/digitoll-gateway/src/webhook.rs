@@ -101,6 +101,8 @@ pub(crate) fn message_event(event: &str, m: &Message, detail: Option<&str>) -> V
             "request_id": m.request_id,
             "document_number": m.document_number,
             "validation_errors": m.validation_errors,
+            "validation_mode": m.validation_mode,
+            "local_findings": m.local_findings.clone().unwrap_or_else(|| json!([])),
             "detail": detail,
         }
     })

@@ -26,7 +26,7 @@ use digitoll_model::codes::ProcessingStatus;
 use digitoll_model::{Mrn, RequestId};
 use digitoll_store::{
     AttemptResult, FailOutcome, Failure, Job, Message, MessageState, NewJob, Operation, Transition,
-    job_kind,
+    ValidationMode, job_kind,
 };
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -336,6 +336,30 @@ async fn runtime(state: &GatewayState, job: &Job) -> Result<Arc<TenantRuntime>, 
     }
 }
 
+/// The tenant's runtime; for a strict message, rebuilt first when its
+/// clients' rule severities differ from the tenant's current ones (a profile
+/// changed by another process), so the client's second check uses the same
+/// severities as the API's (within the API's own cache TTL).
+async fn strict_runtime(
+    state: &GatewayState,
+    job: &Job,
+    mode: ValidationMode,
+) -> Result<Arc<TenantRuntime>, Outcome> {
+    let rt = runtime(state, job).await?;
+    if mode != ValidationMode::Strict {
+        return Ok(rt);
+    }
+    let current = state.auth().tenant(job.tenant_id).await.ok();
+    match current.as_ref().and_then(|f| f.validation.as_ref().ok()) {
+        Some(v) if v.rules != rt.rules => {
+            tracing::info!(tenant = %job.tenant_id, "contract profile changed; rebuilding the tenant's clients");
+            state.runtimes().invalidate(job.tenant_id).await;
+            runtime(state, job).await
+        }
+        _ => Ok(rt),
+    }
+}
+
 fn record_attempt(tenant: &str, api: &str, outcome: &'static str) {
     metrics::counter!(
         "digitoll_gateway_attempts_total",
@@ -382,7 +406,7 @@ async fn submit(state: &GatewayState, job: &Job) -> Outcome {
         Ok(x) => x,
         Err(error) => return Outcome::Fatal { error },
     };
-    let rt = match runtime(state, job).await {
+    let rt = match strict_runtime(state, job, msg.validation_mode).await {
         Ok(rt) => rt,
         Err(Outcome::Fatal { error }) => {
             settle(
@@ -397,7 +421,7 @@ async fn submit(state: &GatewayState, job: &Job) -> Outcome {
         }
         Err(o) => return o,
     };
-    let client = rt.client(mode.client_mode());
+    let client = rt.client_for(mode.client_mode(), msg.validation_mode);
     let interrupted = msg.state == MessageState::Sending;
     let (target_mrn, body) = split_envelope(&msg);
 

@@ -406,6 +406,8 @@ async fn dashboard_in_headless_chromium() {
             document_type: Some("N730".into()),
             carrier_id: None,
             idempotency_key: None,
+            local_findings: None,
+            validation_mode: digitoll_store::ValidationMode::Strict,
         })
         .await
         .expect("master");

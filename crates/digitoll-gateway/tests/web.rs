@@ -19,7 +19,7 @@ use digitoll_gateway::{
 use digitoll_sim::{ClientRegistration, RunningSimulator, Simulator};
 use digitoll_store::{
     ApiKeyScope, Environment, Failure, MasterKey, MessageState, NewJob, NewMessage, NewTenant,
-    Operation, Store, StoreOptions, Transition,
+    Operation, Store, StoreOptions, Transition, ValidationMode,
 };
 use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
@@ -181,6 +181,8 @@ impl Env {
                 document_type: None,
                 carrier_id: None,
                 idempotency_key: None,
+                local_findings: None,
+                validation_mode: ValidationMode::Strict,
             })
             .await
             .expect("stored");
@@ -1244,5 +1246,102 @@ async fn problems_tenants_and_system_pages() {
     assert!(
         mine.body.contains("OP12345"),
         "the operator sent it for the tenant"
+    );
+}
+
+#[tokio::test]
+async fn tenant_validation_form_and_local_findings_beside_tolls_answer() {
+    let env = Env::start(false).await;
+    let a = env.tenant("310000094", "Iota AS").await;
+    let tenant_id: digitoll_store::TenantId = a.id.parse().expect("id");
+    let mut admin = env.signed_in(&env.admin_key).await;
+    let page = admin.get(&format!("/ui/tenants/{}", a.id)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("id=\"validation-now\">strict<"),
+        "{}",
+        page.body
+    );
+
+    // A bad profile is refused with its line and column; nothing changes.
+    let r = admin
+        .post(
+            &format!("/ui/tenants/{}/validation", a.id),
+            &[
+                ("mode", "advisory"),
+                ("profile", "[rules]\n\"no.such.rule\" = \"off\""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("id=\"profile-error\""), "{}", r.body);
+    assert!(r.body.contains("contract_profile:2:1: "), "{}", r.body);
+    let t = env.store.tenant(tenant_id).await.expect("tenant");
+    assert_eq!(t.validation_mode, ValidationMode::Strict);
+    assert_eq!(t.contract_profile, None);
+
+    let profile = "[rules]\n\"place.unlocode.format\" = \"warning\"";
+    let r = admin
+        .post(
+            &format!("/ui/tenants/{}/validation", a.id),
+            &[("mode", "advisory"), ("profile", profile)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let t = env.store.tenant(tenant_id).await.expect("tenant");
+    assert_eq!(t.validation_mode, ValidationMode::Advisory);
+    assert_eq!(t.contract_profile.as_deref().map(str::trim), Some(profile));
+    let page = admin.get(&format!("/ui/tenants/{}", a.id)).await;
+    assert!(page.body.contains("id=\"validation-now\">advisory<"));
+    assert!(
+        page.body.contains("place.unlocode.format"),
+        "the profile is shown"
+    );
+
+    // A message our rule flagged, then refused by Toll at the same field.
+    let path = "customsOfficeOfFirstEntry.referenceNumber";
+    let sub = env
+        .store
+        .submit_message(NewMessage {
+            tenant_id,
+            api: "road".into(),
+            kind: "transport".into(),
+            operation: Operation::Create,
+            document_number: Some("ADV1".into()),
+            body: json!({"activeBorderTransportMeans": {"identificationNumber": "ADV1"}}),
+            document_type: None,
+            carrier_id: None,
+            idempotency_key: None,
+            local_findings: Some(json!([{"rule": "codelist.cl141", "path": path,
+                "message": "Must be a valid customs office", "severity": "error", "channel": "business"}])),
+            validation_mode: ValidationMode::Advisory,
+        })
+        .await
+        .expect("stored");
+    env.store
+        .transition(
+            tenant_id,
+            sub.message.id,
+            Transition::to(MessageState::Rejected).validation_errors(json!({
+                "validationErrorList": [{"description": "Ugyldig tollsted",
+                    "pointer": {"messageElementPath": path}}]
+            })),
+        )
+        .await
+        .expect("reject");
+    let mut b = env.signed_in(&a.key).await;
+    let msg = b.get(&format!("/ui/messages/{}", sub.message.id)).await;
+    assert_eq!(msg.status, 200, "{}", msg.body);
+    assert!(msg.body.contains("id=\"local-findings\""), "{}", msg.body);
+    assert!(
+        msg.body.contains(
+            "Vår regel codelist.cl141 sa: Must be a valid customs office. Tollen svarte: avvist, i samme felt: Ugyldig tollsted."
+        ),
+        "{}",
+        msg.body
+    );
+    assert!(
+        msg.body.contains("id=\"errors\""),
+        "Toll's answer beside it"
     );
 }

@@ -134,6 +134,8 @@ fn message(tenant: TenantId, n: usize) -> NewMessage {
         document_type: Some("N740".into()),
         carrier_id: Some("NO999999999".into()),
         idempotency_key: Some(uuid::Uuid::new_v4().to_string()),
+        local_findings: None,
+        validation_mode: digitoll_store::ValidationMode::Strict,
     }
 }
 

@@ -283,6 +283,8 @@ pub(crate) fn queued_submission(
             mrn: None,
             request_id: None,
             validation_errors: None,
+            local_findings: m.local_findings.clone(),
+            validation_mode: m.validation_mode,
             created_at: at,
             updated_at: at,
         },

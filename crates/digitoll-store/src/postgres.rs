@@ -145,8 +145,8 @@ async fn insert_one(pool: &PgPool, req: &SubmitRequest) -> Result<Submission> {
     let row = sqlx::query(
         "with m as ( \
              insert into messages (id, tenant_id, api, kind, operation, body, body_sha256, document_number, \
-                 document_type, carrier_id, idempotency_key, state) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued') \
+                 document_type, carrier_id, idempotency_key, state, local_findings, validation_mode) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued', $14, $15) \
              on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing \
              returning id, tenant_id, created_at), \
          s as ( \
@@ -170,6 +170,8 @@ async fn insert_one(pool: &PgPool, req: &SubmitRequest) -> Result<Submission> {
     .bind(&m.idempotency_key)
     .bind(job_kind::SUBMIT)
     .bind(clamp_i32(req.max_attempts))
+    .bind(m.local_findings.as_ref().map(Json))
+    .bind(m.validation_mode.as_str())
     .fetch_optional(pool)
     .await
     .map_err(db)?;
@@ -186,14 +188,15 @@ async fn insert_many(pool: &PgPool, batch: &[SubmitRequest]) -> Result<Vec<Resul
     let rows = sqlx::query(
         "with input as ( \
              select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], \
-                 $7::bytea[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int4[]) \
+                 $7::bytea[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int4[], $14::jsonb[], \
+                 $15::text[]) \
              as t(id, tenant_id, api, kind, operation, body, body_sha256, document_number, document_type, \
-                 carrier_id, idempotency_key, max_attempts)), \
+                 carrier_id, idempotency_key, max_attempts, local_findings, validation_mode)), \
          m as ( \
              insert into messages (id, tenant_id, api, kind, operation, body, body_sha256, document_number, \
-                 document_type, carrier_id, idempotency_key, state) \
+                 document_type, carrier_id, idempotency_key, state, local_findings, validation_mode) \
              select id, tenant_id, api, kind, operation, body, body_sha256, document_number, document_type, \
-                 carrier_id, idempotency_key, 'queued' from input \
+                 carrier_id, idempotency_key, 'queued', local_findings, validation_mode from input \
              on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing \
              returning id, tenant_id, created_at), \
          s as ( \
@@ -218,6 +221,18 @@ async fn insert_many(pool: &PgPool, batch: &[SubmitRequest]) -> Result<Vec<Resul
     .bind(col(|r| r.m.idempotency_key.clone()))
     .bind(batch.iter().map(|r| clamp_i32(r.max_attempts)).collect::<Vec<i32>>())
     .bind(job_kind::SUBMIT)
+    .bind(
+        batch
+            .iter()
+            .map(|r| r.m.local_findings.as_ref().map(Json))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        batch
+            .iter()
+            .map(|r| r.m.validation_mode.as_str().to_owned())
+            .collect::<Vec<String>>(),
+    )
     .fetch_all(pool)
     .await
     .map_err(db)?;
@@ -259,7 +274,7 @@ fn parse<T: std::str::FromStr<Err = Error>>(row: &PgRow, col: &str) -> Result<T>
         .map_err(|e: Error| Error::corrupt(B, format!("column {col}: {e}")))
 }
 
-const TENANT_COLS: &str = "id, org_number, name, environment, issuer_url, client_id, key_kind, kid, public_jwk, scopes, enabled, created_at, updated_at";
+const TENANT_COLS: &str = "id, org_number, name, environment, issuer_url, client_id, key_kind, kid, public_jwk, scopes, enabled, validation_mode, contract_profile, created_at, updated_at";
 
 fn tenant(row: &PgRow) -> Result<Tenant> {
     Ok(Tenant {
@@ -274,6 +289,8 @@ fn tenant(row: &PgRow) -> Result<Tenant> {
         public_jwk: get::<Option<Json<serde_json::Value>>>(row, "public_jwk")?.map(|j| j.0),
         scopes: get::<Json<Vec<String>>>(row, "scopes")?.0,
         enabled: get(row, "enabled")?,
+        validation_mode: parse(row, "validation_mode")?,
+        contract_profile: get(row, "contract_profile")?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
     })
@@ -293,7 +310,7 @@ fn api_key(row: &PgRow) -> Result<ApiKeyInfo> {
     })
 }
 
-const MESSAGE_COLS: &str = "id, tenant_id, api, kind, operation, body, body_sha256, document_number, document_type, carrier_id, idempotency_key, state, mrn, request_id, validation_errors, created_at, updated_at";
+const MESSAGE_COLS: &str = "id, tenant_id, api, kind, operation, body, body_sha256, document_number, document_type, carrier_id, idempotency_key, state, mrn, request_id, validation_errors, local_findings, validation_mode, created_at, updated_at";
 
 fn message(row: &PgRow) -> Result<Message> {
     Ok(Message {
@@ -312,6 +329,8 @@ fn message(row: &PgRow) -> Result<Message> {
         request_id: get(row, "request_id")?,
         validation_errors: get::<Option<Json<serde_json::Value>>>(row, "validation_errors")?
             .map(|j| j.0),
+        local_findings: get::<Option<Json<serde_json::Value>>>(row, "local_findings")?.map(|j| j.0),
+        validation_mode: parse(row, "validation_mode")?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
     })
@@ -509,7 +528,9 @@ impl PgBackend {
         let sql = format!(
             "update tenants set name = coalesce($2, name), client_id = coalesce($3, client_id), \
              scopes = coalesce($4, scopes), enabled = coalesce($5, enabled), \
-             issuer_url = case when $6 then $7 else issuer_url end, updated_at = now() \
+             issuer_url = case when $6 then $7 else issuer_url end, updated_at = now(), \
+             validation_mode = coalesce($8, validation_mode), \
+             contract_profile = case when $9 then $10 else contract_profile end \
              where id = $1 returning {TENANT_COLS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -520,6 +541,9 @@ impl PgBackend {
             .bind(u.enabled)
             .bind(u.issuer_url.is_some())
             .bind(u.issuer_url.clone().flatten())
+            .bind(u.validation_mode.map(|m| m.as_str()))
+            .bind(u.contract_profile.is_some())
+            .bind(u.contract_profile.clone().flatten())
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?

@@ -93,7 +93,7 @@ fn parse<T: FromStr<Err = Error>>(row: &SqliteRow, col: &str) -> Result<T> {
         .map_err(|e: Error| Error::corrupt(B, format!("column {col}: {e}")))
 }
 
-const TENANT_COLS: &str = "id, org_number, name, environment, issuer_url, client_id, key_kind, kid, public_jwk, scopes, enabled, created_at, updated_at";
+const TENANT_COLS: &str = "id, org_number, name, environment, issuer_url, client_id, key_kind, kid, public_jwk, scopes, enabled, validation_mode, contract_profile, created_at, updated_at";
 
 fn tenant(row: &SqliteRow) -> Result<Tenant> {
     Ok(Tenant {
@@ -108,6 +108,8 @@ fn tenant(row: &SqliteRow) -> Result<Tenant> {
         public_jwk: get::<Option<Json<serde_json::Value>>>(row, "public_jwk")?.map(|j| j.0),
         scopes: get::<Json<Vec<String>>>(row, "scopes")?.0,
         enabled: get(row, "enabled")?,
+        validation_mode: parse(row, "validation_mode")?,
+        contract_profile: get(row, "contract_profile")?,
         created_at: get_ts(row, "created_at")?,
         updated_at: get_ts(row, "updated_at")?,
     })
@@ -127,7 +129,7 @@ fn api_key(row: &SqliteRow) -> Result<ApiKeyInfo> {
     })
 }
 
-const MESSAGE_COLS: &str = "id, tenant_id, api, kind, operation, body, body_sha256, document_number, document_type, carrier_id, idempotency_key, state, mrn, request_id, validation_errors, created_at, updated_at";
+const MESSAGE_COLS: &str = "id, tenant_id, api, kind, operation, body, body_sha256, document_number, document_type, carrier_id, idempotency_key, state, mrn, request_id, validation_errors, local_findings, validation_mode, created_at, updated_at";
 
 fn message(row: &SqliteRow) -> Result<Message> {
     Ok(Message {
@@ -146,6 +148,8 @@ fn message(row: &SqliteRow) -> Result<Message> {
         request_id: get(row, "request_id")?,
         validation_errors: get::<Option<Json<serde_json::Value>>>(row, "validation_errors")?
             .map(|j| j.0),
+        local_findings: get::<Option<Json<serde_json::Value>>>(row, "local_findings")?.map(|j| j.0),
+        validation_mode: parse(row, "validation_mode")?,
         created_at: get_ts(row, "created_at")?,
         updated_at: get_ts(row, "updated_at")?,
     })
@@ -218,8 +222,8 @@ async fn insert_submission(
         let m = &m;
         let inserted = sqlx::query(
             "insert into messages (id, tenant_id, api, kind, operation, body, body_sha256, document_number, \
-             document_type, carrier_id, idempotency_key, state, created_at, updated_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued', $12, $12) \
+             document_type, carrier_id, idempotency_key, state, created_at, updated_at, local_findings, validation_mode) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued', $12, $12, $13, $14) \
              on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing",
         )
         .bind(id.0)
@@ -234,6 +238,8 @@ async fn insert_submission(
         .bind(&m.carrier_id)
         .bind(&m.idempotency_key)
         .bind(now)
+        .bind(m.local_findings.as_ref().map(Json))
+        .bind(m.validation_mode.as_str())
         .execute(&mut *tx)
         .await
         .map_err(db)?
@@ -599,7 +605,9 @@ impl SqliteBackend {
         let sql = format!(
             "update tenants set name = coalesce($2, name), client_id = coalesce($3, client_id), \
              scopes = coalesce($4, scopes), enabled = coalesce($5, enabled), \
-             issuer_url = case when $6 then $7 else issuer_url end, updated_at = $8 \
+             issuer_url = case when $6 then $7 else issuer_url end, updated_at = $8, \
+             validation_mode = coalesce($9, validation_mode), \
+             contract_profile = case when $10 then $11 else contract_profile end \
              where id = $1 returning {TENANT_COLS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -611,6 +619,9 @@ impl SqliteBackend {
             .bind(u.issuer_url.is_some())
             .bind(u.issuer_url.clone().flatten())
             .bind(now_ms())
+            .bind(u.validation_mode.map(|m| m.as_str()))
+            .bind(u.contract_profile.is_some())
+            .bind(u.contract_profile.clone().flatten())
             .fetch_optional(&self.writer)
             .await
             .map_err(db)?

@@ -114,6 +114,34 @@ text_enum!(
 );
 
 text_enum!(
+    /// How the gateway treats its own (local) validation for a tenant.
+    ValidationMode {
+        /// Local validation refuses what it rejects (422, nothing stored or
+        /// sent). The default.
+        Strict = "strict",
+        /// Local findings are stored with the message and shown as warnings;
+        /// the message is sent and Toll judges.
+        Advisory = "advisory",
+        /// No local rule checks (a body that is not JSON, or not the kind it
+        /// claims, is still refused).
+        Off = "off",
+    }
+);
+
+// `text_enum!` derives a fixed list without `Default`, so it is written out.
+#[allow(clippy::derivable_impls)]
+impl Default for ValidationMode {
+    fn default() -> Self {
+        Self::Strict
+    }
+}
+
+impl ValidationMode {
+    /// Every mode, in the order they are offered.
+    pub const ALL: [ValidationMode; 3] = [Self::Strict, Self::Advisory, Self::Off];
+}
+
+text_enum!(
     /// How the tenant signs Maskinporten grants.
     KeyKind {
         /// A vendor-generated key pair registered with Maskinporten; grants carry `kid`.
@@ -281,6 +309,11 @@ pub struct Tenant {
     pub scopes: Vec<String>,
     /// Whether the gateway serves it.
     pub enabled: bool,
+    /// How the gateway treats its local validation for this tenant.
+    pub validation_mode: ValidationMode,
+    /// The tenant's contract profile (TOML text), checked by the gateway
+    /// when set; combined with the instance's profile there.
+    pub contract_profile: Option<String>,
     /// When it was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -302,6 +335,11 @@ pub struct TenantUpdate {
     pub enabled: Option<bool>,
     /// New issuer URL (`Some(None)` clears it).
     pub issuer_url: Option<Option<String>>,
+    /// New validation mode.
+    pub validation_mode: Option<ValidationMode>,
+    /// New contract profile TOML (`Some(None)` clears it). The store keeps
+    /// the text as given; the gateway parses it before storing.
+    pub contract_profile: Option<Option<String>>,
 }
 
 /// Who an API key speaks for.
@@ -353,6 +391,11 @@ pub struct NewMessage {
     pub carrier_id: Option<String>,
     /// The client's `Idempotency-Key`, unique per tenant.
     pub idempotency_key: Option<String>,
+    /// Findings of the gateway's local validation kept with the message
+    /// (a JSON array), `None` when there were none.
+    pub local_findings: Option<Value>,
+    /// The tenant's validation mode when the message was accepted.
+    pub validation_mode: ValidationMode,
 }
 
 /// A stored message.
@@ -386,6 +429,11 @@ pub struct Message {
     pub request_id: Option<String>,
     /// Toll's validation errors once rejected or incomplete.
     pub validation_errors: Option<Value>,
+    /// The gateway's local validation findings (a JSON array), kept next
+    /// to Toll's answer.
+    pub local_findings: Option<Value>,
+    /// The tenant's validation mode when the message was accepted.
+    pub validation_mode: ValidationMode,
     /// Created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

@@ -261,6 +261,8 @@ fn new_message(tenant: TenantId, doc: &str, key: Option<&str>) -> NewMessage {
         document_type: Some("N740".into()),
         carrier_id: Some("NO123456789".into()),
         idempotency_key: key.map(str::to_owned),
+        local_findings: None,
+        validation_mode: ValidationMode::Strict,
     }
 }
 
@@ -302,11 +304,11 @@ async fn migrations_run_once_and_again(h: Harness) {
     ] {
         assert_eq!(h.count(table).await, 0, "{table} exists and is empty");
     }
-    // 0001_init, 0002_messages_mrn and 0003_job_priority.
-    assert_eq!(h.count("_sqlx_migrations").await, 3);
+    // 0001_init, 0002_messages_mrn, 0003_job_priority and 0004_validation_mode.
+    assert_eq!(h.count("_sqlx_migrations").await, 4);
     // Opening again re-runs the migrator, which must be a no-op.
     let again = h.reopen(StoreOptions::without_master_key()).await;
-    assert_eq!(h.count("_sqlx_migrations").await, 3);
+    assert_eq!(h.count("_sqlx_migrations").await, 4);
     assert!(again.tenants().await.unwrap().is_empty());
     assert_eq!(
         again.backend_kind(),
@@ -1684,6 +1686,97 @@ async fn debug_output_has_no_secrets(h: Harness) {
     assert!(!format!("{c:?}").contains(P12_PASSWORD));
 }
 
+async fn validation_mode_profile_and_local_findings(h: Harness) {
+    let s = &h.store;
+    let t = s.create_tenant(kid_tenant("333333333")).await.unwrap();
+    assert_eq!(t.validation_mode, ValidationMode::Strict, "the default");
+    assert_eq!(t.contract_profile, None);
+    let profile = "name = \"tenant\"\n[rules]\n";
+    let u = s
+        .update_tenant(
+            t.id,
+            TenantUpdate {
+                validation_mode: Some(ValidationMode::Advisory),
+                contract_profile: Some(Some(profile.to_owned())),
+                ..TenantUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(u.validation_mode, ValidationMode::Advisory);
+    assert_eq!(u.contract_profile.as_deref(), Some(profile));
+    // Another field's update leaves both as they are.
+    let u = s
+        .update_tenant(
+            t.id,
+            TenantUpdate {
+                name: Some("Renamed AS".into()),
+                ..TenantUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(u.validation_mode, ValidationMode::Advisory);
+    assert_eq!(u.contract_profile.as_deref(), Some(profile));
+    assert_eq!(s.tenant(t.id).await.unwrap(), u, "read back as written");
+    let u = s
+        .update_tenant(
+            t.id,
+            TenantUpdate {
+                validation_mode: Some(ValidationMode::Off),
+                contract_profile: Some(None),
+                ..TenantUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (u.validation_mode, u.contract_profile),
+        (ValidationMode::Off, None)
+    );
+    // The column refuses a mode the store does not know.
+    // (the only tenant of this database)
+    let bad = "update tenants set validation_mode = 'lenient'".to_owned();
+    let refused = match &h.raw {
+        Raw::Sqlite(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(bad))
+            .execute(p)
+            .await
+            .is_err(),
+        Raw::Postgres(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(bad))
+            .execute(p)
+            .await
+            .is_err(),
+    };
+    assert!(refused, "check constraint on validation_mode");
+    assert_eq!(
+        s.tenant(t.id).await.unwrap().validation_mode,
+        ValidationMode::Off
+    );
+
+    // Local findings are kept with the message, also when several
+    // submissions are stored together (PostgreSQL's batched insert).
+    let findings = json!([{"rule": "r", "path": "a.b", "message": "m", "severity": "error", "channel": "sync"}]);
+    let subs = futures::future::join_all((0..8).map(|i| {
+        let mut m = new_message(t.id, &format!("LF{i}"), None);
+        if i % 2 == 0 {
+            m.local_findings = Some(findings.clone());
+            m.validation_mode = ValidationMode::Advisory;
+        }
+        s.submit_message(m)
+    }))
+    .await;
+    for (i, sub) in subs.into_iter().enumerate() {
+        let sub = sub.unwrap();
+        let want = (i % 2 == 0).then(|| findings.clone());
+        assert_eq!(sub.message.local_findings, want, "answer of submission {i}");
+        let read = s.message(t.id, sub.message.id).await.unwrap();
+        assert_eq!(
+            read.local_findings, want,
+            "stored findings of submission {i}"
+        );
+    }
+}
+
 macro_rules! on_both_backends {
     ($($case:ident),+ $(,)?) => {
         mod sqlite {
@@ -1724,6 +1817,7 @@ on_both_backends!(
     webhooks_store_sealed_secrets_and_deliveries,
     audit_log_is_append_only_and_newest_first,
     debug_output_has_no_secrets,
+    validation_mode_profile_and_local_findings,
 );
 
 #[test]

@@ -43,7 +43,7 @@ pub(crate) async fn run(command: Command, profile: Option<PathBuf>) -> anyhow::R
         Command::Routing(cmd) => entry::routing(*cmd, load()?).await,
         Command::Arrival(cmd) => entry::arrival(*cmd, load()?).await,
         Command::Documents(cmd) => entry::documents(*cmd, load()?).await,
-        Command::Serve(args) => serve::run(*args).await,
+        Command::Serve(args) => serve::run(*args, load()?).await,
         Command::Tenants(cmd) => tenants::run(*cmd).await,
         Command::ApiKeys(cmd) => tenants::api_keys(*cmd).await,
         Command::Doctor(args) => doctor::run(*args).await,

@@ -18,7 +18,10 @@ use crate::cli::ServeArgs;
 use crate::cmd::tenants::{open_store, redact_url};
 use crate::output::outln;
 
-pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(
+    args: ServeArgs,
+    profile: std::sync::Arc<digitoll_model::ContractProfile>,
+) -> anyhow::Result<ExitCode> {
     let store = open_store(&args.store, args.init, args.db_connections).await?;
     if args.init {
         let admins = store.api_keys(ApiKeyScope::Admin).await?;
@@ -71,6 +74,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         format!("{host}-{}", std::process::id())
     });
     let config = GatewayConfig {
+        profile: (*profile).clone(),
         max_body_bytes: args.max_body_bytes,
         rate_limit_per_second: nz(args.rate_limit, "rate-limit")?,
         rate_limit_burst: nz(args.burst, "burst")?,

@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use base64::Engine as _;
 use digitoll_store::{
     ApiKeyId, ApiKeyInfo, ApiKeyScope, AuditEntry, Environment, Job, JobId, NewAuditEntry,
-    NewTenant, QueueStats, Tenant, TenantId, TenantUpdate,
+    NewTenant, QueueStats, Tenant, TenantId, TenantUpdate, ValidationMode,
 };
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -235,12 +235,39 @@ pub struct UpdateTenant {
     pub scopes: Option<Vec<String>>,
     /// Enable or disable (disabled tenants' keys answer 403; their jobs fail).
     pub enabled: Option<bool>,
+    /// `strict` (local validation refuses, 422), `advisory` (local findings
+    /// are stored and shown, the message is sent and Toll judges) or `off`
+    /// (no local rule checks).
+    #[schema(value_type = Option<String>)]
+    pub validation_mode: Option<ValidationMode>,
+    /// The tenant's contract profile as TOML text (`[rules]`: rule id →
+    /// error|warning|off), laid over the instance's profile rule by rule;
+    /// `null` removes it. Checked before it is stored: a bad profile is 400
+    /// with `contract_profile:<line>:<column>: …`.
+    #[serde(default, deserialize_with = "present")]
+    pub contract_profile: Option<Option<String>>,
 }
 
-/// Change a tenant's name, client id, scopes or enabled flag.
+/// A field that may be absent (`None`), `null` (`Some(None)`) or a value.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// Checks a tenant contract profile text: 400 at `field` with the line and
+/// column of the first problem.
+pub(crate) fn check_tenant_profile(text: &str, field: &str) -> Result<(), ApiError> {
+    crate::validation::parse_tenant_profile(text)
+        .map(|_| ())
+        .map_err(|e| ApiError::bad_request("invalid_profile", e.to_string(), Some(field.into())))
+}
+
+/// Change a tenant's name, client id, scopes, enabled flag, validation mode
+/// or contract profile.
 #[utoipa::path(patch, path = "/v1/admin/tenants/{id}", tag = "admin", params(("id" = String, Path)),
     request_body = UpdateTenant,
-    responses((status = 200, body = Object), (status = 404, body = ErrorBody)), security(("api_key" = [])))]
+    responses((status = 200, body = Object),
+        (status = 400, description = "A bad contract profile (`invalid_profile`, message `contract_profile:<line>:<column>: …`) or value", body = ErrorBody),
+        (status = 404, body = ErrorBody)), security(("api_key" = [])))]
 pub(crate) async fn update_tenant(
     State(state): State<GatewayState>,
     headers: HeaderMap,
@@ -249,6 +276,10 @@ pub(crate) async fn update_tenant(
 ) -> Result<Json<Tenant>, ApiError> {
     let p = admin_of(&state, &headers).await?;
     let id: TenantId = parse_id("tenant", &id)?;
+    if let Some(Some(text)) = &req.contract_profile {
+        check_tenant_profile(text, "contract_profile")?;
+    }
+    let profile_changed = req.contract_profile.is_some();
     let t = state
         .store()
         .update_tenant(
@@ -259,6 +290,8 @@ pub(crate) async fn update_tenant(
                 scopes: req.scopes,
                 enabled: req.enabled,
                 issuer_url: None,
+                validation_mode: req.validation_mode,
+                contract_profile: req.contract_profile,
             },
         )
         .await?;
@@ -269,7 +302,7 @@ pub(crate) async fn update_tenant(
         &p,
         Some(id),
         "tenant.update",
-        json!({"enabled": t.enabled}),
+        json!({"enabled": t.enabled, "validation_mode": t.validation_mode, "contract_profile_changed": profile_changed}),
     )
     .await;
     Ok(Json(t))

@@ -44,7 +44,8 @@ pub(crate) async fn by_mrn(
             .and_then(|h| h.detail.as_deref())
             .is_some_and(|d| d.starts_with("needs attention"));
     let body = split_envelope(&m).1;
-    let mut view = MessageView::summary(m);
+    let findings = m.local_findings.clone();
+    let mut view = MessageView::summary(m).with_findings(findings);
     view.needs_attention = Some(needs_attention);
     view.body = Some(body);
     view.history = Some(history);

@@ -4,10 +4,10 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use digitoll_model::{MessageKind, PlaygroundFixtures, ValidationContext, validate_json_for};
+use digitoll_model::MessageKind;
 use digitoll_store::{
     Attempt, Message, MessageFilter, MessageId, MessageState, NewMessage, Operation, StateChange,
-    TenantId,
+    TenantId, ValidationMode,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -18,6 +18,7 @@ use super::{JsonBody, parse_id, tenant_of};
 use crate::error::{ApiError, ErrorBody};
 use crate::message::{ApiKind, ApiMode, document_fields};
 use crate::state::GatewayState;
+use crate::validation::{Checked, TenantValidation};
 use crate::worker::split_envelope;
 
 /// The header that makes a submission idempotent per tenant.
@@ -63,6 +64,21 @@ pub struct MessageView {
     /// Toll's errors (`validationErrors` / `validationErrorList`) or INCOMPLETE reasons.
     #[schema(value_type = Option<Object>)]
     pub validation_errors: Option<Value>,
+    /// The tenant's validation mode when the message was accepted: strict,
+    /// advisory or off.
+    #[schema(value_type = String)]
+    pub validation_mode: ValidationMode,
+    /// How many findings the gateway's own validation kept (see `local_findings`).
+    pub local_finding_count: usize,
+    /// The gateway's own validation findings, kept next to Toll's answer
+    /// (`state`, `mrn`, `validation_errors`): each `{rule, path, message,
+    /// severity (error|warning), channel (sync|business|incomplete)}`. In
+    /// strict mode only rules at `warning` (the message passed); in advisory
+    /// mode every finding (the message was sent anyway and Toll judged).
+    /// Single-message reads and submission answers only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub local_findings: Option<Value>,
     /// The client's idempotency key.
     pub idempotency_key: Option<String>,
     /// Dead because the outcome at Toll is unknown: an operator must decide
@@ -92,6 +108,12 @@ pub struct MessageView {
 }
 
 impl MessageView {
+    /// The full view's findings (`[]` when none).
+    pub(crate) fn with_findings(mut self, findings: Option<Value>) -> Self {
+        self.local_findings = Some(findings.unwrap_or_else(|| Value::Array(Vec::new())));
+        self
+    }
+
     pub(crate) fn summary(m: Message) -> Self {
         // Only the target MRN of an update/delete: cloning the body (as
         // `split_envelope` does) would copy the whole message for every answer.
@@ -110,6 +132,13 @@ impl MessageView {
             target_mrn,
             document_number: m.document_number,
             validation_errors: m.validation_errors,
+            validation_mode: m.validation_mode,
+            local_finding_count: m
+                .local_findings
+                .as_ref()
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len),
+            local_findings: None,
             idempotency_key: m.idempotency_key,
             needs_attention: None,
             created_at: m.created_at,
@@ -150,42 +179,25 @@ pub(crate) struct ListQuery {
     pub cursor: Option<String>,
 }
 
-fn validation_context(playground: bool, first: bool) -> ValidationContext {
-    let ctx = ValidationContext::new(OffsetDateTime::now_utc()).with_first_submission(first);
-    if playground {
-        ctx.with_playground(PlaygroundFixtures::default())
-    } else {
-        ctx
-    }
-}
-
-/// Runs Toll's rules locally; 422 with Toll's lists when it would be refused.
+/// Checks a message as the tenant's validation mode says (see
+/// [`crate::validation`]): 422 with Toll's lists in strict mode when a rule
+/// at `error` fails; otherwise the findings to keep with the message.
 pub(crate) fn validate(
     mode: ApiMode,
     kind: MessageKind,
     body: &Value,
-    playground: bool,
+    validation: &TenantValidation,
     first: bool,
-) -> Result<(), ApiError> {
-    if !body.is_object() {
-        return Err(ApiError::bad_request(
-            "invalid_value",
-            "body: must be a JSON object (the Toll message)",
-            Some("body".into()),
-        ));
-    }
-    let text = serde_json::to_string(body).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let ctx = validation_context(playground, first);
-    let (_, report) = validate_json_for(mode.client_mode().transport_mode(), kind, &text, &ctx)
-        .map_err(|e| ApiError::bad_request("invalid_json", e.to_string(), Some("body".into())))?;
-    if report.is_valid() {
-        Ok(())
-    } else {
-        Err(ApiError::Validation {
-            sync: report.sync_errors().to_vec(),
-            business: report.business_errors().to_vec(),
-        })
-    }
+) -> Result<Checked, ApiError> {
+    validation.check(mode, kind, body, first)
+}
+
+/// The tenant's validation settings (cached with its other facts).
+pub(crate) async fn tenant_validation(
+    state: &GatewayState,
+    tenant: TenantId,
+) -> Result<TenantValidation, ApiError> {
+    Ok(state.auth().tenant(tenant).await?.validation()?.clone())
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
@@ -211,16 +223,13 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     }
 }
 
-pub(crate) async fn playground(state: &GatewayState, tenant: TenantId) -> Result<bool, ApiError> {
-    Ok(state.auth().tenant(tenant).await?.playground)
-}
-
 fn accepted(sub: digitoll_store::Submission) -> Response {
     let replayed = sub.replayed;
     let id = sub.message.id;
+    let findings = sub.message.local_findings.clone();
     let mut resp = (
         StatusCode::ACCEPTED,
-        Json(MessageView::summary(sub.message)),
+        Json(MessageView::summary(sub.message).with_findings(findings)),
     )
         .into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("/v1/messages/{id}")) {
@@ -233,18 +242,20 @@ fn accepted(sub: digitoll_store::Submission) -> Response {
     resp
 }
 
-/// Submit a message: validated locally with Toll's rules (422, nothing
-/// stored), then stored with its outbox job in one transaction (202).
+/// Submit a message: checked locally with Toll's rules as the tenant's
+/// validation mode says (strict: 422, nothing stored; advisory: the findings
+/// are stored and the message is sent; off: no rule checks), then stored with
+/// its outbox job and its local findings in one transaction (202).
 #[utoipa::path(
     post, path = "/v1/messages", tag = "messages",
     request_body = SubmitRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays return the original message; another body with the same key is 409")),
     responses(
-        (status = 202, description = "Stored and queued", body = MessageView),
-        (status = 400, description = "Malformed JSON, wrong type, unknown mode or kind", body = ErrorBody),
+        (status = 202, description = "Stored and queued, with its local_findings", body = MessageView),
+        (status = 400, description = "Malformed JSON, wrong type, unknown mode or kind, a body that is not the kind it claims (advisory, off)", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 409, description = "Idempotency key reused with another body", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, description = "Toll would reject it (validationErrors / validationErrorList)", body = ErrorBody),
+        (status = 422, description = "Strict mode: Toll would reject it (validationErrors / validationErrorList)", body = ErrorBody),
         (status = 429, body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -256,8 +267,14 @@ pub(crate) async fn submit(
 ) -> Result<Response, ApiError> {
     let tenant = tenant_of(&state, &headers).await?;
     let key = idempotency_key(&headers)?;
-    let pg = playground(&state, tenant).await?;
-    validate(req.mode, req.kind.message_kind(), &req.body, pg, true)?;
+    let validation = tenant_validation(&state, tenant).await?;
+    let checked = validate(
+        req.mode,
+        req.kind.message_kind(),
+        &req.body,
+        &validation,
+        true,
+    )?;
     let (document_number, document_type, carrier_id) = document_fields(req.kind, &req.body);
     let sub = state
         .store()
@@ -271,6 +288,8 @@ pub(crate) async fn submit(
             document_type,
             carrier_id,
             idempotency_key: key,
+            local_findings: checked.stored_findings(),
+            validation_mode: checked.mode,
         })
         .await?;
     metrics::counter!("digitoll_gateway_messages_received_total", "api" => req.mode.as_str(), "kind" => req.kind.as_str()).increment(1);
@@ -309,13 +328,13 @@ async fn change(
     let tenant = tenant_of(&state, &headers).await?;
     let key = idempotency_key(&headers)?;
     let (original, mode, kind, mrn) = target(&state, tenant, &id).await?;
-    let pg = playground(&state, tenant).await?;
+    let validation = tenant_validation(&state, tenant).await?;
     let mk = if op == Operation::Delete {
         MessageKind::Delete
     } else {
         kind.message_kind()
     };
-    validate(mode, mk, &body, pg, false)?;
+    let checked = validate(mode, mk, &body, &validation, false)?;
     let (document_number, document_type, carrier_id) = if op == Operation::Update {
         document_fields(kind, &body)
     } else {
@@ -337,6 +356,8 @@ async fn change(
             document_type,
             carrier_id,
             idempotency_key: key,
+            local_findings: checked.stored_findings(),
+            validation_mode: checked.mode,
         })
         .await?;
     Ok(accepted(sub))
@@ -406,7 +427,8 @@ pub(crate) async fn get_one(
             .and_then(|h| h.detail.as_deref())
             .is_some_and(|d| d.starts_with("needs attention"));
     let body = split_envelope(&m).1;
-    let mut view = MessageView::summary(m);
+    let findings = m.local_findings.clone();
+    let mut view = MessageView::summary(m).with_findings(findings);
     view.needs_attention = Some(needs_attention);
     view.body = Some(body);
     view.history = Some(history);

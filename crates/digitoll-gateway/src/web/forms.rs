@@ -16,10 +16,11 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use super::{Ctx, Form, Lang, Layout, WebError, parse_id, see_other};
-use crate::api::messages::{playground, validate};
+use crate::api::messages::{tenant_validation, validate};
 use crate::error::ApiError;
 use crate::message::{ApiKind, ApiMode, document_fields};
 use crate::state::GatewayState;
+use crate::validation::TenantValidation;
 use crate::worker::split_envelope;
 
 /// One remark of Toll's rules on a form field.
@@ -307,17 +308,19 @@ impl TransportForm {
         &mut self,
         lang: Lang,
         body: &Value,
-        playground: bool,
+        validation: &TenantValidation,
     ) -> Result<BTreeMap<String, Vec<Remark>>, WebError> {
         let mut out: BTreeMap<String, Vec<Remark>> = BTreeMap::new();
+        // Every finding is a remark, whatever the tenant's mode: the form
+        // helps the user get it right; the mode decides whether it is sent.
         match validate(
             ApiMode::Road,
             MessageKind::Transport,
             body,
-            playground,
+            &validation.strict(),
             true,
         ) {
-            Ok(()) => {}
+            Ok(_) => {}
             Err(ApiError::Validation { sync, business }) => {
                 let all = sync.into_iter().map(|e| (e.field, e.error)).chain(
                     business
@@ -513,15 +516,18 @@ pub(crate) async fn check_transport(
     let raw = Form::parse(&body);
     ctx.check_csrf(&headers, &raw)?;
     let mut form = TransportForm::from_form(&raw, true);
-    let pg = match form_tenant(&state, &ctx, &form).await {
-        Ok(t) => playground(&state, t)
+    let validation = match form_tenant(&state, &ctx, &form).await {
+        Ok(t) => tenant_validation(&state, t)
             .await
             .map_err(|e| WebError::Internal(e.to_string()))?,
-        Err(_) => true,
+        Err(_) => TenantValidation {
+            playground: true,
+            ..TenantValidation::default()
+        },
     };
     // Empty rows are checked too (they are on screen), so their indexes match.
     let message = form.to_message(OffsetDateTime::now_utc());
-    let mut remarks = form.check(ctx.lang, &message, pg)?;
+    let mut remarks = form.check(ctx.lang, &message, &validation)?;
     let fields = field_names()
         .map(|n| (n.to_owned(), remarks.remove(n).unwrap_or_default()))
         .collect::<Vec<_>>();
@@ -572,16 +578,29 @@ pub(crate) async fn create_transport(
     }
     let mut form = TransportForm::from_form(&raw, false);
     let tenant = form_tenant(&state, &ctx, &form).await?;
-    let pg = playground(&state, tenant)
+    let validation = tenant_validation(&state, tenant)
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?;
     let message = form.to_message(OffsetDateTime::now_utc());
-    let remarks = form.check(ctx.lang, &message, pg)?;
+    let remarks = form.check(ctx.lang, &message, &validation)?;
     let has_remarks = !remarks.is_empty() || form.refs.iter().any(|r| !r.remarks.is_empty());
-    if has_remarks {
-        let page = render_form(&ctx, &form, &remarks, true, tenants)?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page)).into_response());
-    }
+    // In strict mode remarks stop the form; in advisory and off it is stored
+    // (with the findings) and sent, as through the API.
+    let checked = validate(
+        ApiMode::Road,
+        MessageKind::Transport,
+        &message,
+        &validation,
+        true,
+    );
+    let checked = match checked {
+        Ok(c) => c,
+        Err(_) if has_remarks => {
+            let page = render_form(&ctx, &form, &remarks, true, tenants)?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page)).into_response());
+        }
+        Err(e) => return Err(WebError::BadRequest(e.to_string())),
+    };
     let (document_number, document_type, carrier_id) =
         document_fields(ApiKind::Transport, &message);
     let key = (!form.form_id.is_empty()).then(|| format!("ui-form-{}", form.form_id));
@@ -597,6 +616,8 @@ pub(crate) async fn create_transport(
             document_type,
             carrier_id,
             idempotency_key: key,
+            local_findings: checked.stored_findings(),
+            validation_mode: checked.mode,
         })
         .await?;
     metrics::counter!("digitoll_gateway_messages_received_total", "api" => "road", "kind" => "transport")
@@ -640,26 +661,31 @@ pub(crate) async fn update_eta(
             Value::String(super::toll_instant(OffsetDateTime::now_utc())),
         );
     }
-    let pg = playground(&state, m.tenant_id)
+    let validation = tenant_validation(&state, m.tenant_id)
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?;
-    match validate(ApiMode::Road, MessageKind::Transport, &message, pg, false) {
-        Ok(()) => {}
-        Err(ApiError::Validation { sync, business }) => {
-            let text = sync
-                .iter()
-                .map(|e| format!("{}: {}", e.field, e.error))
-                .chain(
-                    business
-                        .iter()
-                        .map(|e| format!("{}: {}", e.pointer.message_element_path, e.description)),
-                )
-                .collect::<Vec<_>>()
-                .join("; ");
-            return Err(WebError::BadRequest(text));
-        }
-        Err(e) => return Err(WebError::BadRequest(e.to_string())),
-    }
+    let checked =
+        match validate(
+            ApiMode::Road,
+            MessageKind::Transport,
+            &message,
+            &validation,
+            false,
+        ) {
+            Ok(c) => c,
+            Err(ApiError::Validation { sync, business }) => {
+                let text =
+                    sync.iter()
+                        .map(|e| format!("{}: {}", e.field, e.error))
+                        .chain(business.iter().map(|e| {
+                            format!("{}: {}", e.pointer.message_element_path, e.description)
+                        }))
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                return Err(WebError::BadRequest(text));
+            }
+            Err(e) => return Err(WebError::BadRequest(e.to_string())),
+        };
     let (document_number, document_type, carrier_id) =
         document_fields(ApiKind::Transport, &message);
     state
@@ -674,6 +700,8 @@ pub(crate) async fn update_eta(
             document_type,
             carrier_id,
             idempotency_key: None,
+            local_findings: checked.stored_findings(),
+            validation_mode: checked.mode,
         })
         .await?;
     Ok(see_other(&ctx, &format!("/ui/transports/{id}")))
@@ -683,6 +711,13 @@ pub(crate) async fn update_eta(
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    fn playground() -> TenantValidation {
+        TenantValidation {
+            playground: true,
+            ..TenantValidation::default()
+        }
+    }
 
     fn filled() -> TransportForm {
         let mut f = TransportForm::default();
@@ -732,7 +767,7 @@ mod tests {
                 ["documentNumber"],
             "CMR-2"
         );
-        let remarks = f.check(Lang::En, &msg, true).expect("check");
+        let remarks = f.check(Lang::En, &msg, &playground()).expect("check");
         assert!(remarks.is_empty(), "{remarks:#?}");
     }
 
@@ -744,7 +779,7 @@ mod tests {
         f.values.insert("nationality", "XX".into());
         f.refs[1].doc_type = "BAD".into();
         let msg = f.to_message(datetime!(2026-12-01 08:00 UTC));
-        let remarks = f.check(Lang::Nb, &msg, true).expect("check");
+        let remarks = f.check(Lang::Nb, &msg, &playground()).expect("check");
         assert_eq!(remarks["plate"][0].explain, Lang::Nb.t("x.not_null"));
         assert_eq!(remarks["office"][0].explain, Lang::Nb.t("x.office"));
         assert!(

@@ -249,6 +249,40 @@ pub(crate) const TEXTS: &[(&str, &str, &str)] = &[
     ("message.attempts", "Send attempts", "Sendeforsøk"),
     ("message.errors", "Toll's remarks", "Tollens merknader"),
     (
+        "message.local",
+        "Our own checks (warnings)",
+        "Våre egne kontroller (advarsler)",
+    ),
+    (
+        "message.local_help",
+        "Findings of the gateway's local rules, kept next to Toll's answer. Toll's answer decides.",
+        "Funn fra gatewayens lokale regler, lagret ved siden av Tollens svar. Tollens svar avgjør.",
+    ),
+    ("message.rule", "Rule", "Regel"),
+    ("message.severity", "Severity", "Alvorlighet"),
+    (
+        "message.local_said",
+        "Our rule {rule} said: {text}. Toll answered: {toll}.",
+        "Vår regel {rule} sa: {text}. Tollen svarte: {toll}.",
+    ),
+    ("message.toll_pending", "nothing yet", "ingenting ennå"),
+    (
+        "message.toll_accepted",
+        "accepted, MRN {mrn}",
+        "godkjent, MRN {mrn}",
+    ),
+    (
+        "message.toll_same_field",
+        "rejected, at the same field: {text}",
+        "avvist, i samme felt: {text}",
+    ),
+    (
+        "message.toll_other_field",
+        "rejected, but not at this field",
+        "avvist, men ikke i dette feltet",
+    ),
+    ("message.toll_state", "state {state}", "status {state}"),
+    (
         "message.raw",
         "Requests and responses",
         "Forespørsler og svar",
@@ -336,6 +370,24 @@ pub(crate) const TEXTS: &[(&str, &str, &str)] = &[
         "Nøkkel eller sertifikat utløper",
     ),
     ("tenant.rotate", "Rotate key", "Bytt nøkkel"),
+    ("tenant.validation", "Local validation", "Lokal validering"),
+    (
+        "tenant.validation_help",
+        "strict: our rules refuse a message before it is stored. advisory: our findings are kept as warnings and the message is sent; Toll decides. off: no rule checks.",
+        "strict: reglene våre avviser en melding før den lagres. advisory: funnene våre lagres som advarsler og meldingen sendes; Tollen avgjør. off: ingen regelkontroll.",
+    ),
+    ("tenant.validation_mode", "Mode", "Modus"),
+    (
+        "tenant.profile",
+        "Contract profile (TOML)",
+        "Kontraktsprofil (TOML)",
+    ),
+    (
+        "tenant.profile_help",
+        "[rules] with rule id = \"error\", \"warning\" or \"off\"; overrides the instance's profile rule by rule. Empty: the instance's profile alone.",
+        "[rules] med regel-id = \"error\", \"warning\" eller \"off\"; overstyrer instansens profil regel for regel. Tom: bare instansens profil.",
+    ),
+    ("tenant.save_validation", "Save", "Lagre"),
     (
         "tenant.rotate_help",
         "Generates a new key pair. Upload the public key below to the Maskinporten client; the old key stops working for this gateway at once.",

@@ -97,6 +97,7 @@ pub(crate) fn router() -> Router<GatewayState> {
         .route("/ui/tenants/{id}", get(tenants::tenant))
         .route("/ui/tenants/{id}/check", post(tenants::check))
         .route("/ui/tenants/{id}/rotate-key", post(tenants::rotate))
+        .route("/ui/tenants/{id}/validation", post(tenants::set_validation))
         .route("/ui/tenants/{id}/api-keys", post(tenants::create_key))
         .route(
             "/ui/tenants/{id}/api-keys/{key}/revoke",

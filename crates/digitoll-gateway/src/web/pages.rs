@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 
 use super::forms::{Remark, explain};
 use super::{Ctx, Form, Lang, Layout, WebError, parse_id, see_other};
-use crate::api::messages::{playground, validate};
+use crate::api::messages::{tenant_validation, validate};
 use crate::error::ApiError;
 use crate::message::{ApiKind, ApiMode, document_fields};
 use crate::state::GatewayState;
@@ -459,6 +459,61 @@ pub(crate) fn error_views(lang: Lang, v: Option<&Value>) -> Vec<ErrorView> {
     out
 }
 
+/// A local finding as shown, with Toll's answer beside it.
+#[derive(Debug, Clone)]
+pub(crate) struct LocalFindingView {
+    pub(crate) rule: String,
+    pub(crate) path: String,
+    pub(crate) severity: String,
+    /// "Our rule X said …; Toll answered …".
+    pub(crate) sentence: String,
+}
+
+/// The message's local findings, each with what Toll answered (its state,
+/// MRN, or its remark at the same field).
+pub(crate) fn local_views(lang: Lang, m: &Message, toll: &[ErrorView]) -> Vec<LocalFindingView> {
+    let Some(list) = m.local_findings.as_ref().and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    let text = |f: &Value, k: &str| f.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    list.iter()
+        .map(|f| {
+            let (rule, path) = (text(f, "rule"), text(f, "path"));
+            let answer = match (m.state, &m.mrn) {
+                (MessageState::Accepted | MessageState::Incomplete, Some(mrn)) => {
+                    lang.t("message.toll_accepted").replace("{mrn}", mrn)
+                }
+                (MessageState::Rejected, _) => match toll.iter().find(|e| e.field == path) {
+                    Some(e) => lang
+                        .t("message.toll_same_field")
+                        .replace("{text}", &e.remark.toll),
+                    None => lang.t("message.toll_other_field").to_owned(),
+                },
+                (
+                    MessageState::Received
+                    | MessageState::Queued
+                    | MessageState::Sending
+                    | MessageState::Submitted,
+                    _,
+                ) => lang.t("message.toll_pending").to_owned(),
+                (other, _) => lang
+                    .t("message.toll_state")
+                    .replace("{state}", state_label(lang, other)),
+            };
+            LocalFindingView {
+                sentence: lang
+                    .t("message.local_said")
+                    .replace("{rule}", &rule)
+                    .replace("{text}", &text(f, "message"))
+                    .replace("{toll}", &answer),
+                severity: text(f, "severity"),
+                rule,
+                path,
+            }
+        })
+        .collect()
+}
+
 /// A recorded attempt as shown.
 #[derive(Debug, Clone)]
 pub(crate) struct AttemptView {
@@ -516,6 +571,8 @@ struct MessagePage {
     created: String,
     needs_attention: bool,
     errors: Vec<ErrorView>,
+    local: Vec<LocalFindingView>,
+    validation_mode: String,
     reasons: Vec<String>,
     history: Vec<(String, String, String)>,
     attempts: Vec<AttemptView>,
@@ -584,6 +641,11 @@ pub(crate) async fn message(
     } else {
         String::new()
     };
+    let errors = if m.state == MessageState::Rejected {
+        error_views(ctx.lang, m.validation_errors.as_ref())
+    } else {
+        Vec::new()
+    };
     let page = MessagePage {
         l: ctx.layout("message.title", "transports"),
         m_id: m.id.to_string(),
@@ -599,11 +661,9 @@ pub(crate) async fn message(
         tenant: format!("{} ({})", tenant.name, tenant.org_number),
         created: super::oslo_text(m.created_at),
         needs_attention,
-        errors: if m.state == MessageState::Rejected {
-            error_views(ctx.lang, m.validation_errors.as_ref())
-        } else {
-            Vec::new()
-        },
+        errors: errors.clone(),
+        local: local_views(ctx.lang, &m, &errors),
+        validation_mode: m.validation_mode.as_str().into(),
         reasons: incomplete_reasons(m.validation_errors.as_ref()),
         history: history
             .iter()
@@ -644,7 +704,7 @@ async fn change(
         .mrn
         .clone()
         .ok_or_else(|| WebError::BadRequest(ctx.lang.t("message.needs_mrn").into()))?;
-    let pg = playground(state, original.tenant_id)
+    let validation = tenant_validation(state, original.tenant_id)
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?;
     let mk = if op == Operation::Delete {
@@ -652,23 +712,22 @@ async fn change(
     } else {
         kind.message_kind()
     };
-    match validate(mode, mk, &body, pg, false) {
-        Ok(()) => {}
-        Err(ApiError::Validation { sync, business }) => {
-            let text = sync
-                .iter()
-                .map(|e| format!("{}: {}", e.field, e.error))
-                .chain(
-                    business
-                        .iter()
-                        .map(|e| format!("{}: {}", e.pointer.message_element_path, e.description)),
-                )
-                .collect::<Vec<_>>()
-                .join("; ");
-            return Err(WebError::BadRequest(text));
-        }
-        Err(e) => return Err(WebError::BadRequest(e.to_string())),
-    }
+    let checked =
+        match validate(mode, mk, &body, &validation, false) {
+            Ok(c) => c,
+            Err(ApiError::Validation { sync, business }) => {
+                let text =
+                    sync.iter()
+                        .map(|e| format!("{}: {}", e.field, e.error))
+                        .chain(business.iter().map(|e| {
+                            format!("{}: {}", e.pointer.message_element_path, e.description)
+                        }))
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                return Err(WebError::BadRequest(text));
+            }
+            Err(e) => return Err(WebError::BadRequest(e.to_string())),
+        };
     let (document_number, document_type, carrier_id) = if op == Operation::Update {
         document_fields(kind, &body)
     } else {
@@ -690,6 +749,8 @@ async fn change(
             document_type,
             carrier_id,
             idempotency_key: None,
+            local_findings: checked.stored_findings(),
+            validation_mode: checked.mode,
         })
         .await?;
     Ok(sub.message.id)

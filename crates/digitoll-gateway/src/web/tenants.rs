@@ -6,12 +6,14 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use bytes::Bytes;
 use digitoll_client::TollEnvironment;
 use digitoll_doctor::{DoctorInput, Report, Status, Subject};
-use digitoll_store::{ApiKeyId, ApiKeyScope, Environment, TenantId, TenantKeyMaterial};
+use digitoll_store::{
+    ApiKeyId, ApiKeyScope, Environment, TenantId, TenantKeyMaterial, ValidationMode,
+};
 use maskinporten::{OrgNumber, RsaKey, RsaSigner, Signer};
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -194,6 +196,11 @@ struct TenantPage {
     keys: Vec<(String, String, String, String, bool)>,
     new_key: String,
     new_jwk: String,
+    validation_mode: String,
+    /// (mode, selected)
+    modes: Vec<(String, bool)>,
+    profile: String,
+    validation_error: String,
 }
 
 async fn render_tenant(
@@ -202,6 +209,19 @@ async fn render_tenant(
     id: TenantId,
     new_key: String,
     new_jwk: String,
+) -> Result<Response, WebError> {
+    render_tenant_with(state, ctx, id, new_key, new_jwk, None).await
+}
+
+/// As [`render_tenant`]; `refused` is a refused validation form (its text
+/// and why), shown with a 422.
+async fn render_tenant_with(
+    state: &GatewayState,
+    ctx: &Ctx,
+    id: TenantId,
+    new_key: String,
+    new_jwk: String,
+    refused: Option<(String, String)>,
 ) -> Result<Response, WebError> {
     let t = state.store().tenant(id).await?;
     let snap = state
@@ -275,8 +295,25 @@ async fn render_tenant(
         keys,
         new_key,
         new_jwk,
+        validation_mode: t.validation_mode.as_str().into(),
+        modes: ValidationMode::ALL
+            .iter()
+            .map(|m| (m.as_str().to_owned(), *m == t.validation_mode))
+            .collect(),
+        profile: refused
+            .as_ref()
+            .map(|(text, _)| text.clone())
+            .or_else(|| t.contract_profile.clone())
+            .unwrap_or_default(),
+        validation_error: refused.map(|(_, e)| e).unwrap_or_default(),
+    };
+    let status = if page.validation_error.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
     };
     Ok((
+        status,
         [(axum::http::header::CACHE_CONTROL, "no-store")],
         Html(page.render()?),
     )
@@ -430,5 +467,62 @@ pub(crate) async fn revoke_key(
         .await?;
     state.auth().clear();
     audit(&state, &ctx, id, "api_key.revoke", json!({"key": key})).await;
+    Ok(super::see_other(&ctx, &format!("/ui/tenants/{id}")))
+}
+
+/// `POST /ui/tenants/{id}/validation`: the tenant's validation mode and
+/// contract profile (TOML; empty removes it). A bad profile is refused with
+/// its line and column, and nothing changes.
+pub(crate) async fn set_validation(
+    State(state): State<GatewayState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    ctx.require_admin()?;
+    let form = Form::parse(&body);
+    ctx.check_csrf(&headers, &form)?;
+    let id: TenantId = parse_id(&id)?;
+    let mode: ValidationMode = form
+        .text("mode")
+        .parse()
+        .map_err(|e: digitoll_store::Error| WebError::BadRequest(e.to_string()))?;
+    let text = form.text("profile");
+    if !text.is_empty()
+        && let Err(e) = crate::validation::parse_tenant_profile(&text)
+    {
+        return render_tenant_with(
+            &state,
+            &ctx,
+            id,
+            String::new(),
+            String::new(),
+            Some((text, e.to_string())),
+        )
+        .await;
+    }
+    let profile = (!text.is_empty()).then(|| format!("{text}\n"));
+    state
+        .store()
+        .update_tenant(
+            id,
+            digitoll_store::TenantUpdate {
+                validation_mode: Some(mode),
+                contract_profile: Some(profile),
+                ..digitoll_store::TenantUpdate::default()
+            },
+        )
+        .await?;
+    state.runtimes().invalidate(id).await;
+    state.auth().clear();
+    audit(
+        &state,
+        &ctx,
+        id,
+        "tenant.update",
+        json!({"validation_mode": mode, "contract_profile_changed": true}),
+    )
+    .await;
     Ok(super::see_other(&ctx, &format!("/ui/tenants/{id}")))
 }

@@ -1,0 +1,850 @@
+//! Per-tenant validation modes (strict / advisory / off) and contract
+//! profiles, against the in-process simulator as Toll, on SQLite and
+//! PostgreSQL (`on_both_backends!` at the end, as in `tests/gateway.rs`).
+//!
+//! * advisory: a message our rules reject is stored and sent; Toll (the
+//!   simulator, which applies the same rules) answers FAILURE/400, and the
+//!   local findings stay next to Toll's answer in the REST API and in the
+//!   webhook payload;
+//! * advisory, a rule the simulator does not enforce (the playground NCTS
+//!   reference rule, with the simulator's playground checks off): the message
+//!   gets its MRN and keeps the local warning;
+//! * strict: 422, nothing stored, nothing sent (as before);
+//! * off: sent without findings; a body that is not its kind is still refused;
+//! * a bad tenant profile is refused with its line and column.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use digitoll_client::{ReconcileConfig, RetryConfig};
+use digitoll_gateway::{
+    GatewayConfig, GatewayState, RuntimeOptions, WorkerConfig, app, run_workers,
+};
+use digitoll_model::{ContractProfile, rules};
+use digitoll_sim::{ClientRegistration, RunningSimulator, Simulator};
+use digitoll_store::{MasterKey, RetryPolicy, Store, StoreOptions};
+use serde_json::{Value, json};
+use sqlx::Connection as _;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+const PG_ENV: &str = "DIGITOLL_TEST_POSTGRES_URL";
+const ROAD: &str = "toll:movement/road/v2";
+const MASTER: &str = include_str!("../../../examples/road/valid-master.json");
+/// FAILURE at Toll: two places with malformed UN/LOCODEs, rule
+/// `place.unlocode.format` (its catalogue entry is partly inferred).
+const BAD_MASTER: &str = include_str!("../../../examples/road/invalid-master-unlocode-format.json");
+const UNLOCODE_RULE: &str = "place.unlocode.format";
+const N820_RULE: &str = "playground.n820-state";
+/// FAILURE on Toll's playground only: an N820 reference containing `INVALID`.
+const N820_HOUSE: &str = include_str!("../../../examples/road/invalid-house-n820-wrong-state.json");
+
+// ------------------------------------------------------------------ harness
+
+#[derive(Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+struct Env {
+    store: Store,
+    sim: RunningSimulator,
+    base: String,
+    http: reqwest::Client,
+    admin_key: String,
+    stop: watch::Sender<bool>,
+    workers: Option<JoinHandle<()>>,
+    _server: JoinHandle<()>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn store_for(backend: Backend) -> (Store, Option<tempfile::TempDir>) {
+    let options = StoreOptions::new(MasterKey::from_bytes([9u8; 32])).retry(RetryPolicy {
+        base_delay: Duration::from_millis(50),
+        factor: 2.0,
+        max_delay: Duration::from_millis(800),
+        max_attempts: 40,
+    });
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("gw.db").display());
+            (
+                Store::connect(&url, options).await.expect("sqlite store"),
+                Some(dir),
+            )
+        }
+        Backend::Postgres => {
+            let admin = std::env::var(PG_ENV).unwrap_or_else(|_| {
+                panic!(
+                    "{PG_ENV} is not set, so the PostgreSQL variant of this test cannot run. \
+                     Run `bash scripts/test.sh` (it starts a throwaway PostgreSQL), or set {PG_ENV} \
+                     to a superuser URL, e.g. the last line of `bash scripts/pg.sh start /tmp/pg`."
+                )
+            });
+            let name = format!("digitoll_gw_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = sqlx::PgConnection::connect(&admin)
+                .await
+                .unwrap_or_else(|e| panic!("connect to {PG_ENV}: {e}"));
+            sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            conn.close().await.ok();
+            let (base, query) = match admin.split_once('?') {
+                Some((b, q)) => (b, format!("?{q}")),
+                None => (admin.as_str(), String::new()),
+            };
+            let server = base.rsplit_once('/').map_or(base, |(s, _)| s);
+            let url = format!("{server}/{name}{query}");
+            (
+                Store::connect(&url, options).await.expect("postgres store"),
+                None,
+            )
+        }
+    }
+}
+
+fn config(sim: &RunningSimulator) -> GatewayConfig {
+    GatewayConfig {
+        runtime: RuntimeOptions {
+            sim_base_url: Some(sim.base_url()),
+            toll_timeout: Duration::from_secs(5),
+            reconcile: ReconcileConfig {
+                lookups: 2,
+                delay: Duration::from_millis(100),
+            },
+            retry: RetryConfig::default(),
+            maskinporten_retry: Some(maskinporten::RetryPolicy::none()),
+            ttl: Duration::from_secs(600),
+        },
+        workers: WorkerConfig {
+            workers: 4,
+            name: "test".into(),
+            lease: Duration::from_secs(30),
+            batch: 4,
+            idle_wait: Duration::from_millis(100),
+            poll_first_delay: Duration::from_millis(50),
+            poll_max_interval: Duration::from_millis(300),
+            max_polls: 200,
+            webhook_timeout: Duration::from_secs(5),
+        },
+        ..GatewayConfig::default()
+    }
+}
+
+impl Env {
+    async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, true, |c| c).await
+    }
+
+    /// `sim_playground`: whether the simulator (as Toll) checks the
+    /// playground fixtures; the gateway's sim tenants always do.
+    async fn start_with(
+        backend: Backend,
+        sim_playground: bool,
+        tweak: impl FnOnce(GatewayConfig) -> GatewayConfig,
+    ) -> Self {
+        let sim = Simulator::builder()
+            .processing_delay(Duration::ZERO)
+            .playground(sim_playground)
+            .start()
+            .await
+            .expect("start simulator");
+        let (store, dir) = store_for(backend).await;
+        let (_, admin) = store
+            .create_api_key(digitoll_store::ApiKeyScope::Admin, "tests")
+            .await
+            .expect("admin key");
+        let state = GatewayState::new(
+            store.clone(),
+            tweak(config(&sim)),
+            Some(digitoll_gateway::prometheus()),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let router = app(state.clone());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router).await.expect("serve");
+        });
+        let (stop, stopped) = watch::channel(false);
+        let workers = tokio::spawn(run_workers(state.clone(), stopped));
+        Self {
+            store,
+            sim,
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            admin_key: admin.expose().to_owned(),
+            stop,
+            workers: Some(workers),
+            _server: server,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Registers a tenant through the admin API with a gateway-generated key,
+    /// registers its public JWK at the simulator (as the customer would in
+    /// Samarbeidsportalen) and gives it an API key.
+    async fn tenant(&self, org: &str, client_id: &str) -> Tenant {
+        self.tenant_with_scopes(org, client_id, &[ROAD, "toll:movement/entry"])
+            .await
+    }
+
+    /// As [`Env::tenant`], with these scopes (at the gateway and the sim).
+    async fn tenant_with_scopes(&self, org: &str, client_id: &str, scopes: &[&str]) -> Tenant {
+        let ctl = self.sim.control();
+        if !ctl.organisations().iter().any(|o| o.org_no == org) {
+            ctl.register_organisation(org, &format!("Org {org}"));
+        }
+        let (status, body) = self
+            .call_admin(
+                "POST",
+                "/v1/admin/tenants",
+                Some(json!({
+                    "org_number": org, "name": format!("Tenant {org}"), "environment": "sim",
+                    "client_id": client_id, "scopes": scopes,
+                    "key": {"type": "generate"}
+                })),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let jwk = body["public_jwk"].clone();
+        assert!(
+            jwk.get("d").is_none(),
+            "the public JWK must not carry the private exponent"
+        );
+        ctl.register_client(ClientRegistration::with_keys(
+            client_id,
+            org,
+            scopes.iter().copied(),
+            vec![jwk],
+        ));
+        for scope in scopes {
+            ctl.grant_scope(org, scope);
+        }
+        let id = body["tenant"]["id"].as_str().expect("tenant id").to_owned();
+        let (status, key) = self
+            .call_admin(
+                "POST",
+                &format!("/v1/admin/tenants/{id}/api-keys"),
+                Some(json!({"label": "erp"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{key}");
+        Tenant {
+            id,
+            key: key["key"].as_str().expect("api key").to_owned(),
+        }
+    }
+
+    async fn call_admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.call(&self.admin_key.clone(), method, path, body).await
+    }
+
+    async fn call(&self, key: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let (status, _, text) = self
+            .raw(key, method, path, body.map(|b| b.to_string()), &[])
+            .await;
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn raw(
+        &self,
+        key: &str,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> (u16, reqwest::header::HeaderMap, String) {
+        let mut req = self
+            .http
+            .request(method.parse().expect("method"), self.url(path))
+            .bearer_auth(key);
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let h = resp.headers().clone();
+        (status, h, resp.text().await.expect("body"))
+    }
+
+    async fn submit(&self, t: &Tenant, kind: &str, body: &Value) -> Value {
+        let (status, resp) = self
+            .call(
+                &t.key,
+                "POST",
+                "/v1/messages",
+                Some(json!({"mode": "road", "kind": kind, "body": body})),
+            )
+            .await;
+        assert_eq!(status, 202, "{resp}");
+        resp
+    }
+
+    async fn message(&self, t: &Tenant, id: &str) -> Value {
+        let (status, m) = self
+            .call(&t.key, "GET", &format!("/v1/messages/{id}"), None)
+            .await;
+        assert_eq!(status, 200, "{m}");
+        m
+    }
+
+    /// Waits until the message leaves the in-flight states.
+    async fn settled(&self, t: &Tenant, id: &str, within: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let m = self.message(t, id).await;
+            let state = m["state"].as_str().unwrap_or_default().to_owned();
+            if !matches!(
+                state.as_str(),
+                "received" | "queued" | "sending" | "submitted"
+            ) {
+                return m;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "message {id} still {state}: {m}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(w) = self.workers.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(20), w).await;
+        }
+        self.store.close().await;
+        self.sim.shutdown().await;
+    }
+}
+
+struct Tenant {
+    id: String,
+    key: String,
+}
+
+/// An example message dated now (the examples carry fixed dates), with the
+/// master/house document number made unique by `suffix`.
+fn dated(text: &str, suffix: &str) -> Value {
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("ns");
+    let fmt = |t: time::OffsetDateTime| {
+        t.format(&time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+        ))
+        .expect("format")
+    };
+    let issued = fmt(now);
+    let arrival = fmt(now + time::Duration::hours(2));
+    let mut v: Value = serde_json::from_str(text).expect("example");
+    if let Some(obj) = v.as_object_mut() {
+        for (k, val) in obj.iter_mut() {
+            match k.as_str() {
+                "documentIssueDate" => *val = Value::String(issued.clone()),
+                "scheduledDateAndTimeOfArrival" | "estimatedDateAndTimeOfArrival" => {
+                    *val = Value::String(arrival.clone())
+                }
+                _ => {}
+            }
+        }
+    }
+    for pointer in [
+        "/consignmentMasterLevel/transportDocumentMasterLevel/documentNumber",
+        "/consignmentHouseLevel/transportDocumentHouseLevel/documentNumber",
+    ] {
+        if let Some(Value::String(s)) = v.pointer_mut(pointer) {
+            s.push_str(suffix);
+        }
+    }
+    v
+}
+
+/// A local webhook receiver that records (headers, body).
+async fn receiver() -> (String, Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>>) {
+    let got: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>> = Arc::default();
+    let sink = got.clone();
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let sink = sink.clone();
+            async move {
+                sink.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((headers, body));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr: SocketAddr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (format!("http://{addr}/hook"), got)
+}
+
+// -------------------------------------------------------------------- cases
+
+impl Env {
+    /// Sets the tenant's validation mode (and profile) over the admin API.
+    async fn set_validation(&self, t: &Tenant, patch: Value) -> Value {
+        let (status, body) = self
+            .call_admin("PATCH", &format!("/v1/admin/tenants/{}", t.id), Some(patch))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Subscribes a webhook receiver to every event.
+    async fn hook(&self, t: &Tenant) -> Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>> {
+        let (url, got) = receiver().await;
+        let (status, hook) = self
+            .call(
+                &t.key,
+                "POST",
+                "/v1/webhooks",
+                Some(json!({"url": url, "events": ["*"]})),
+            )
+            .await;
+        assert_eq!(status, 201, "{hook}");
+        got
+    }
+
+    /// POSTs of `segment` (`master-consignment`, …) that reached the simulator.
+    fn posts_at_sim(&self, segment: &str) -> usize {
+        self.sim
+            .control()
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with(&format!("/{segment}")))
+            .count()
+    }
+}
+
+/// The webhook payload of `event` for message `id`, waiting for it.
+async fn event_for(
+    got: &Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>>,
+    event: &str,
+    id: &str,
+) -> Value {
+    for _ in 0..200 {
+        let found = got
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter_map(|(_, b)| serde_json::from_str::<Value>(b).ok())
+            .find(|p| p["event"] == event && p["data"]["message_id"] == id);
+        if let Some(p) = found {
+            return p;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no {event} webhook for {id}");
+}
+
+fn rules_of(findings: &Value) -> Vec<String> {
+    findings
+        .as_array()
+        .expect("findings are a list")
+        .iter()
+        .map(|f| f["rule"].as_str().expect("rule").to_owned())
+        .collect()
+}
+
+fn paths(findings: &Value) -> Vec<String> {
+    findings
+        .as_array()
+        .expect("findings are a list")
+        .iter()
+        .map(|f| f["path"].as_str().expect("path").to_owned())
+        .collect()
+}
+
+async fn advisory_sends_what_local_validation_rejects_and_toll_agrees(b: Backend) {
+    let env = Env::start(b).await;
+    let t = env.tenant("310000000", "client-adv").await;
+    let tenant = env
+        .set_validation(&t, json!({"validation_mode": "advisory"}))
+        .await;
+    assert_eq!(tenant["validation_mode"], "advisory");
+    let got = env.hook(&t).await;
+
+    let rule = rules::find(UNLOCODE_RULE).expect("in the catalogue");
+    assert!(
+        rule.sources
+            .iter()
+            .any(|s| matches!(s, rules::Source::Inferred(_))),
+        "a rule with an inferred part"
+    );
+    let accepted = env.submit(&t, "master", &dated(BAD_MASTER, "-ADV")).await;
+    assert_eq!(accepted["validation_mode"], "advisory");
+    let local = accepted["local_findings"].clone();
+    assert!(
+        rules_of(&local).iter().all(|r| r == UNLOCODE_RULE) && !rules_of(&local).is_empty(),
+        "only our UN/LOCODE rule fired: {local}"
+    );
+    assert!(
+        local
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] == "error"
+                && f["channel"] == "business"
+                && f["message"].as_str().is_some_and(|m| !m.is_empty())),
+        "{local}"
+    );
+    let local_paths = paths(&local);
+    assert_eq!(accepted["local_finding_count"], local_paths.len());
+
+    let id = accepted["id"].as_str().unwrap().to_owned();
+    let m = env.settled(&t, &id, Duration::from_secs(30)).await;
+    // Toll (the simulator) judged and agreed: FAILURE with its own list.
+    assert_eq!(m["state"], "rejected", "{m}");
+    assert_eq!(env.posts_at_sim("master-consignment"), 1, "sent once");
+    assert!(
+        m["validation_errors"]["validationErrorList"].is_array(),
+        "{m}"
+    );
+    let toll = m["validation_errors"].to_string();
+    for p in &local_paths {
+        assert!(toll.contains(p.as_str()), "Toll also names {p}: {toll}");
+    }
+    assert_eq!(m["local_findings"], local, "kept next to Toll's answer");
+    assert_eq!(m["mrn"], Value::Null);
+
+    // The list shows them briefly (a count), the webhook in full.
+    let (status, page) = env.call(&t.key, "GET", "/v1/messages", None).await;
+    assert_eq!(status, 200, "{page}");
+    let row = &page["messages"][0];
+    assert_eq!(row["id"], id.as_str());
+    assert_eq!(row["local_finding_count"], local_paths.len());
+    assert!(row.get("local_findings").is_none(), "{row}");
+    let event = event_for(&got, "message.rejected", &id).await;
+    assert_eq!(event["data"]["local_findings"], local, "{event}");
+    assert_eq!(event["data"]["validation_errors"], m["validation_errors"]);
+    assert_eq!(event["data"]["validation_mode"], "advisory");
+    env.shutdown().await;
+}
+
+async fn advisory_message_gets_its_mrn_with_the_local_warning_kept(b: Backend) {
+    // The simulator does not apply the playground fixture rules here; the
+    // gateway's sim tenant does, so our rule fires and Toll does not.
+    let env = Env::start_with(b, false, |c| c).await;
+    let t = env.tenant("310000000", "client-mrn").await;
+    env.set_validation(&t, json!({"validation_mode": "advisory"}))
+        .await;
+    let got = env.hook(&t).await;
+    let master = env.submit(&t, "master", &dated(MASTER, "")).await;
+    let house = env.submit(&t, "house", &dated(N820_HOUSE, "")).await;
+    let local = house["local_findings"].clone();
+    assert_eq!(
+        rules_of(&local),
+        [N820_RULE],
+        "our playground N820 rule fired: {local}"
+    );
+    assert!(paths(&local)[0].ends_with("referenceNumber"), "{local}");
+    for id in [&master["id"], &house["id"]] {
+        let id = id.as_str().unwrap();
+        let m = env.settled(&t, id, Duration::from_secs(30)).await;
+        assert_eq!(m["state"], "accepted", "{m}");
+    }
+    let id = house["id"].as_str().unwrap();
+    let m = env.message(&t, id).await;
+    let mrn = m["mrn"].as_str().expect("an MRN").to_owned();
+    assert!(env.sim.control().toll_message(&mrn).is_some());
+    assert_eq!(
+        m["local_findings"], local,
+        "the warning is kept with the MRN"
+    );
+    let event = event_for(&got, "message.accepted", id).await;
+    assert_eq!(event["data"]["mrn"], mrn.as_str());
+    assert_eq!(event["data"]["local_findings"], local);
+    // A valid message has no findings.
+    let m = env.message(&t, master["id"].as_str().unwrap()).await;
+    assert_eq!(m["local_findings"], json!([]));
+    assert_eq!(m["local_finding_count"], 0);
+    env.shutdown().await;
+}
+
+async fn strict_refuses_and_stores_nothing(b: Backend) {
+    let env = Env::start(b).await;
+    let t = env.tenant("310000000", "client-strict").await;
+    let (status, tenant) = env
+        .call_admin("GET", &format!("/v1/admin/tenants/{}", t.id), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(tenant["validation_mode"], "strict", "the default");
+    let (status, body) = env
+        .call(
+            &t.key,
+            "POST",
+            "/v1/messages",
+            Some(json!({"mode": "road", "kind": "master", "body": dated(BAD_MASTER, "")})),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "validation_failed");
+    let (_, page) = env.call(&t.key, "GET", "/v1/messages", None).await;
+    assert_eq!(page["messages"], json!([]), "nothing stored");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(env.posts_at_sim("master-consignment"), 0, "nothing sent");
+    // A valid one is stored without findings.
+    let m = env.submit(&t, "master", &dated(MASTER, "")).await;
+    assert_eq!(m["local_findings"], json!([]));
+    let m = env
+        .settled(&t, m["id"].as_str().unwrap(), Duration::from_secs(30))
+        .await;
+    assert_eq!(m["state"], "accepted", "{m}");
+    env.shutdown().await;
+}
+
+async fn off_sends_without_findings(b: Backend) {
+    let env = Env::start(b).await;
+    let t = env.tenant("310000000", "client-off").await;
+    env.set_validation(&t, json!({"validation_mode": "off"}))
+        .await;
+    let m = env.submit(&t, "master", &dated(BAD_MASTER, "-OFF")).await;
+    assert_eq!(m["local_findings"], json!([]));
+    assert_eq!(m["validation_mode"], "off");
+    let m = env
+        .settled(&t, m["id"].as_str().unwrap(), Duration::from_secs(30))
+        .await;
+    assert_eq!(m["state"], "rejected", "Toll judged: {m}");
+    assert_eq!(m["local_findings"], json!([]));
+    assert_eq!(env.posts_at_sim("master-consignment"), 1);
+    // Nothing to send: a house body claimed as a transport, or no object.
+    for (kind, body, needle) in [
+        (
+            "transport",
+            dated(N820_HOUSE, ""),
+            "not a transport message",
+        ),
+        ("master", json!([1, 2]), "must be a JSON object"),
+    ] {
+        let (status, e) = env
+            .call(
+                &t.key,
+                "POST",
+                "/v1/messages",
+                Some(json!({"mode": "road", "kind": kind, "body": body})),
+            )
+            .await;
+        assert_eq!(status, 400, "{e}");
+        assert_eq!(e["error"]["field"], "body", "{e}");
+        assert!(
+            e["error"]["message"].as_str().unwrap().contains(needle),
+            "{e}"
+        );
+    }
+    env.shutdown().await;
+}
+
+async fn tenant_profiles_are_checked_when_set(b: Backend) {
+    let env = Env::start(b).await;
+    let t = env.tenant("310000000", "client-prof").await;
+    let good = "name = \"our reading of toll-test\"\n\n[rules]\n";
+    let tenant = env
+        .set_validation(&t, json!({"contract_profile": good}))
+        .await;
+    assert_eq!(tenant["contract_profile"], good);
+    assert_eq!(tenant["validation_mode"], "strict", "left as it was");
+    for (bad, line, column) in [
+        (
+            "name = \"x\"\n\n[rules]\n\"no.such.rule\" = \"warning\"\n",
+            4,
+            1,
+        ),
+        ("name = \"x\"\nstrictness = 3\n", 2, 1),
+        ("[rules\n", 1, 7),
+    ] {
+        let (status, e) = env
+            .call_admin(
+                "PATCH",
+                &format!("/v1/admin/tenants/{}", t.id),
+                Some(json!({"contract_profile": bad, "validation_mode": "advisory"})),
+            )
+            .await;
+        assert_eq!(status, 400, "{e}");
+        assert_eq!(e["error"]["code"], "invalid_profile", "{e}");
+        assert_eq!(e["error"]["field"], "contract_profile", "{e}");
+        let msg = e["error"]["message"].as_str().unwrap();
+        assert!(
+            msg.starts_with(&format!("contract_profile:{line}:{column}: ")),
+            "{bad:?} → {msg}"
+        );
+    }
+    // Refused as a whole: neither the profile nor the mode changed.
+    let (_, tenant) = env
+        .call_admin("GET", &format!("/v1/admin/tenants/{}", t.id), None)
+        .await;
+    assert_eq!(tenant["contract_profile"], good);
+    assert_eq!(tenant["validation_mode"], "strict");
+    // An unknown mode is refused too; null removes the profile.
+    let (status, e) = env
+        .call_admin(
+            "PATCH",
+            &format!("/v1/admin/tenants/{}", t.id),
+            Some(json!({"validation_mode": "lenient"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{e}");
+    let tenant = env
+        .set_validation(&t, json!({"contract_profile": null}))
+        .await;
+    assert_eq!(tenant["contract_profile"], Value::Null);
+    env.shutdown().await;
+}
+
+async fn a_rule_at_warning_passes_in_strict_mode(b: Backend) {
+    // The instance's profile lowers the N820 rule to a warning for everyone;
+    // a tenant's profile raises it back to an error for that tenant alone.
+    let instance = ContractProfile::from_toml(
+        &format!("[rules]\n\"{N820_RULE}\" = \"warning\"\n"),
+        "instance.toml",
+    )
+    .expect("instance profile");
+    let env = Env::start_with(b, false, move |c| GatewayConfig {
+        profile: instance,
+        ..c
+    })
+    .await;
+    let t = env.tenant("310000000", "client-warn").await;
+    let house = env.submit(&t, "house", &dated(N820_HOUSE, "")).await;
+    assert_eq!(house["validation_mode"], "strict");
+    let local = house["local_findings"].clone();
+    assert_eq!(rules_of(&local), [N820_RULE], "{local}");
+    assert_eq!(local[0]["severity"], "warning");
+    let id = house["id"].as_str().unwrap();
+    let m = env.settled(&t, id, Duration::from_secs(30)).await;
+    // The worker's client checked with the same severities, so it was sent.
+    assert_eq!(m["state"], "accepted", "{m}");
+    assert!(m["mrn"].is_string());
+    assert_eq!(m["local_findings"], local);
+
+    // The tenant's own entry overrides the instance's: an error again → 422.
+    let strictest = format!("[rules]\n\"{N820_RULE}\" = \"error\"\n");
+    env.set_validation(&t, json!({"contract_profile": strictest}))
+        .await;
+    let (status, e) = env
+        .call(
+            &t.key,
+            "POST",
+            "/v1/messages",
+            Some(json!({"mode": "road", "kind": "house", "body": dated(N820_HOUSE, "-2")})),
+        )
+        .await;
+    assert_eq!(status, 422, "{e}");
+    assert!(e.to_string().contains("referenceNumber"), "{e}");
+    // And a tenant profile can lower a rule on its own (here the UN/LOCODE
+    // one, which Toll enforces: the message passes locally and Toll refuses it).
+    let lenient = format!("[rules]\n\"{UNLOCODE_RULE}\" = \"off\"\n");
+    env.set_validation(&t, json!({"contract_profile": lenient}))
+        .await;
+    let m = env.submit(&t, "master", &dated(BAD_MASTER, "-LEN")).await;
+    assert_eq!(
+        m["local_findings"],
+        json!([]),
+        "an `off` rule leaves no finding"
+    );
+    let m = env
+        .settled(&t, m["id"].as_str().unwrap(), Duration::from_secs(30))
+        .await;
+    assert_eq!(m["state"], "rejected", "{m}");
+    assert_eq!(
+        env.posts_at_sim("master-consignment"),
+        1,
+        "the client let it through"
+    );
+    env.shutdown().await;
+}
+
+async fn a_profile_changed_elsewhere_reaches_the_workers_client(b: Backend) {
+    // Another process changes the tenant's profile in the database: this
+    // process's caches are not told. Within the API's cache TTL (100 ms
+    // here) the API and the worker's client both use the new severities.
+    let env = Env::start_with(b, false, |c| GatewayConfig {
+        auth_cache_ttl: Duration::from_millis(100),
+        ..c
+    })
+    .await;
+    let t = env.tenant("310000000", "client-elsewhere").await;
+    let master = env.submit(&t, "master", &dated(MASTER, "")).await;
+    let m = env
+        .settled(&t, master["id"].as_str().unwrap(), Duration::from_secs(30))
+        .await;
+    assert_eq!(
+        m["state"], "accepted",
+        "the tenant's clients are built: {m}"
+    );
+    env.store
+        .update_tenant(
+            t.id.parse().expect("tenant id"),
+            digitoll_store::TenantUpdate {
+                contract_profile: Some(Some(format!("[rules]\n\"{N820_RULE}\" = \"warning\"\n"))),
+                ..digitoll_store::TenantUpdate::default()
+            },
+        )
+        .await
+        .expect("update elsewhere");
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let house = env.submit(&t, "house", &dated(N820_HOUSE, "")).await;
+    assert_eq!(house["local_findings"][0]["severity"], "warning", "{house}");
+    let m = env
+        .settled(&t, house["id"].as_str().unwrap(), Duration::from_secs(30))
+        .await;
+    assert_eq!(
+        m["state"], "accepted",
+        "the worker's client was rebuilt: {m}"
+    );
+    env.shutdown().await;
+}
+
+macro_rules! on_both_backends {
+    ($($case:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::Backend::Sqlite).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::Backend::Postgres).await;
+                }
+            )+
+        }
+    };
+}
+
+on_both_backends!(
+    advisory_sends_what_local_validation_rejects_and_toll_agrees,
+    advisory_message_gets_its_mrn_with_the_local_warning_kept,
+    strict_refuses_and_stores_nothing,
+    off_sends_without_findings,
+    tenant_profiles_are_checked_when_set,
+    a_rule_at_warning_passes_in_strict_mode,
+    a_profile_changed_elsewhere_reaches_the_workers_client,
+);
