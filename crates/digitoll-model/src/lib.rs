@@ -17,6 +17,8 @@
 //!   [`OrgNumber`], [`CustomsOffice`], [`CountryCode`], [`TransportDocument`],
 //!   [`TollInstant`]).
 //! * [`codes`]: Toll's code lists, embedded, and open enums.
+//! * [`spec`]: OpenAPI documents of the model per API ([`openapi_document`])
+//!   and a typed comparison with Toll's ([`spec::diff`]).
 //! * [`validate`]: the single source of truth for "would Toll answer 400,
 //!   FAILURE, or SUCCESS/INCOMPLETE?", shared by the client and the simulator.
 //!
@@ -54,6 +56,7 @@ pub mod responses;
 pub mod road;
 pub mod routing;
 pub mod rules;
+pub mod spec;
 pub mod validate;
 
 pub use codes::CodeList;
@@ -70,6 +73,7 @@ pub use newtypes::{
 pub use profile::{ContractProfile, ProfileError};
 pub use routing::{Routing, RoutingControlLocation, RoutingResult, RoutingSignal};
 pub use rules::{RuleInfo, RuleOverrides, Severity};
+pub use spec::{SpecApi, SpecDifference, SpecError, diff as spec_diff, openapi_document};
 pub use validate::{
     Channel, Finding, MalformedJson, Message, MessageKind, Outcome, PlaygroundFixtures,
     ValidationContext, ValidationReport, validate_arrival, validate_arrival_json, validate_delete,

@@ -7,6 +7,7 @@
 //! public client shows other shapes (`timeOfEntry`), and as [`TollInstant`]
 //! where Toll's docs show the format (`notificationDate`).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Number;
 
@@ -14,7 +15,7 @@ use crate::codes::{DocumentStatusCode, IncompleteDocumentationReason, Processing
 use crate::newtypes::{Mrn, RequestId, TollInstant};
 
 /// `202 {"requestId": "..."}` from POST, PUT and DELETE.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestIdResponse {
     /// Poll `validation-status/{requestId}` with this.
@@ -22,7 +23,7 @@ pub struct RequestIdResponse {
 }
 
 /// `pointer` of an asynchronous validation error.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Pointer {
     /// Dotted path, e.g. `consignmentHouseLevel.exportFromEU[0].exportId`.
@@ -30,7 +31,7 @@ pub struct Pointer {
 }
 
 /// One entry of `validationErrorList` (asynchronous, S10).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AsyncValidationError {
     /// Toll's text, e.g. `Country is invalid`.
@@ -52,7 +53,7 @@ impl AsyncValidationError {
 }
 
 /// Result of `GET .../validation-status/{requestId}` once processing is done.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ValidationStatus {
     /// SUCCESS or FAILURE.
@@ -74,7 +75,7 @@ pub struct ValidationStatus {
 }
 
 /// Document status of one master or house (S10, S5).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DocumentStatus {
     /// Waybill number.
@@ -95,7 +96,7 @@ pub struct DocumentStatus {
 }
 
 /// A house in a status-with-descendants tree.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HouseStatusNode {
     /// Waybill number.
@@ -120,7 +121,7 @@ pub struct HouseStatusNode {
 }
 
 /// A master in a status-with-descendants tree.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MasterStatusNode {
     /// Waybill number.
@@ -146,7 +147,7 @@ pub struct MasterStatusNode {
 }
 
 /// `GET /transport/{mrn}/status-with-descendants` (and the master variant).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusWithDescendants {
     /// Sum of master weights.
@@ -166,7 +167,7 @@ pub struct StatusWithDescendants {
 }
 
 /// `GET /entry/status/{mrn}` (field names from the public client, \[C S37\]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EntryStatus {
     /// Whether entry was granted.
@@ -183,7 +184,7 @@ pub struct EntryStatus {
 }
 
 /// One entry of a synchronous 400 body.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct SyncValidationError {
     /// Dotted field path, e.g. `consignmentHouseLevel.goodsItem[0].value`.
     pub field: String,
@@ -202,7 +203,7 @@ impl SyncValidationError {
 }
 
 /// The synchronous `400` body `{"validationErrors": [...]}` (S9).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncErrorBody {
     /// The errors.
