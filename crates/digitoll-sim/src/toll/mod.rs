@@ -34,6 +34,7 @@
 //! | `GET /api/movement/routing/v1/{house-consignment,transport}?marker=` | routing feeds (the `routing` module) |
 //! | `POST /api/movement/arrival/v1/arrival`, `GET …/validation-status/{requestId}` | arrival → border crossing (the `entry` module) |
 //! | `POST /api/goodsdeclaration/document/v2/declaration-id/{id}/document` | document upload (the `documents` module) |
+//! | `GET <base>/v3/api-docs` for every API base above | our model's OpenAPI document of that API (`digitoll_model::spec`), unauthenticated \[I\] |
 //!
 //! # Authentication and visibility
 //!
@@ -104,6 +105,7 @@
 //! ```
 
 pub(crate) mod admin;
+mod api_docs;
 mod auth;
 pub(crate) mod documents;
 pub(crate) mod entry;
@@ -348,4 +350,5 @@ pub(crate) fn routes() -> Router<Arc<SimState>> {
         .merge(routing::routes())
         .merge(documents::routes())
         .merge(admin::routes())
+        .merge(api_docs::routes())
 }
