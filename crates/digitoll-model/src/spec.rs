@@ -935,7 +935,8 @@ fn path_shape(path: &str) -> String {
 /// required-ness, `minLength`/`maxLength`, `pattern`, enum values and types.
 /// `$ref` (to `#/components/schemas/…` or any local JSON pointer), `allOf`
 /// and `anyOf`/`oneOf` with `null` (or OpenAPI 3.0's `nullable`) are
-/// resolved first. The result is sorted and free of duplicates.
+/// resolved first. The result is free of duplicates and sorted by
+/// [`SpecDifference::json_path`].
 pub fn diff(ours: &Value, theirs: &Value) -> Vec<SpecDifference> {
     let mut out = BTreeSet::new();
     let empty = Map::new();
@@ -989,7 +990,9 @@ pub fn diff(ours: &Value, theirs: &Value) -> Vec<SpecDifference> {
             out.insert(SpecDifference::ExtraPath { path: path.clone() });
         }
     }
-    out.into_iter().collect()
+    let mut list: Vec<SpecDifference> = out.into_iter().collect();
+    list.sort_by_cached_key(SpecDifference::json_path);
+    list
 }
 
 struct Cx<'a> {

@@ -601,21 +601,18 @@ fn a_missing_body_and_a_missing_method_are_reported() {
     let found = diff(&ours, &theirs);
     assert_eq!(
         found,
+        // Sorted by JSON path.
         vec![
-            SpecDifference::MissingMethod {
-                path: format!("{T}/{{mrn}}"),
-                method: "put".into()
-            },
             SpecDifference::Body {
                 location: format!("paths.{T}/{{mrn}}.delete.requestBody"),
                 toll: false,
                 model: true
             },
+            SpecDifference::MissingMethod {
+                path: format!("{T}/{{mrn}}"),
+                method: "put".into()
+            },
         ]
-        .into_iter()
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect::<Vec<_>>()
     );
 }
 

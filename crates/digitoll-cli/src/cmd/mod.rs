@@ -11,6 +11,7 @@ pub(crate) mod onboard;
 mod road;
 mod serve;
 mod sim;
+pub(crate) mod spec;
 mod tenants;
 mod token;
 mod validate;
@@ -43,5 +44,6 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Onboard(args) => onboard::run(*args).await,
         Command::Clients(cmd) => clients::run(*cmd).await,
         Command::Bench(args) => bench::run(*args).await,
+        Command::Spec(cmd) => spec::run(*cmd).await,
     }
 }
