@@ -70,7 +70,7 @@ pub use newtypes::{
     CountryCode, CustomsOffice, Mrn, OrgNumber, ParseError, RequestId, TollInstant,
     TransportDocument,
 };
-pub use profile::{ContractProfile, ProfileError};
+pub use profile::{ContractProfile, EndpointError, EndpointInfo, ProfileError, endpoints};
 pub use routing::{Routing, RoutingControlLocation, RoutingResult, RoutingSignal};
 pub use rules::{RuleInfo, RuleOverrides, Severity};
 pub use spec::{SpecApi, SpecDifference, SpecError, diff as spec_diff, openapi_document};

@@ -13,10 +13,10 @@
 //! Pure: no I/O. The CLI (`digitoll spec diff`) fetches Toll's document, the
 //! simulator serves ours.
 //!
-//! The endpoints are built from the model's base paths
-//! ([`TransportMode::submission_base`], [`TransportMode::query_base`],
-//! [`crate::entry::PRESENTATION_BASE`], …) and the simulator's HTTP contract
-//! (which follows `shared/docs/digitoll-api.md`).
+//! The paths and methods come from the endpoint catalogue
+//! ([`crate::profile::endpoints`], with a contract profile's overrides), the
+//! bodies from the simulator's HTTP contract (which follows
+//! `shared/docs/digitoll-api.md`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -32,6 +32,7 @@ use crate::entry::{
     ARRIVAL_BASE, ArrivalRequest, PRESENTATION_BASE, Presentation, PresentationKind, ROUTING_BASE,
 };
 use crate::mode::TransportMode;
+use crate::profile::{ContractProfile, endpoints};
 use crate::responses::{
     DocumentStatus, EntryStatus, RequestIdResponse, StatusWithDescendants, SyncErrorBody,
     ValidationStatus,
@@ -142,8 +143,8 @@ impl Method {
 struct Op {
     method: Method,
     path: String,
-    summary: String,
-    query: &'static [&'static str],
+    operation_id: String,
+    query: Vec<String>,
     request: Option<Value>,
     success: (&'static str, Option<Value>),
     errors: bool,
@@ -181,8 +182,8 @@ impl Builder {
         &mut self,
         method: Method,
         path: String,
-        summary: impl Into<String>,
-        query: &'static [&'static str],
+        operation_id: &str,
+        query: Vec<String>,
         request: Option<Value>,
         success: (&'static str, Option<Value>),
         errors: bool,
@@ -190,7 +191,7 @@ impl Builder {
         self.ops.push(Op {
             method,
             path,
-            summary: summary.into(),
+            operation_id: operation_id.to_owned(),
             query,
             request,
             success,
@@ -202,7 +203,7 @@ impl Builder {
         let mut paths = Map::new();
         for op in self.ops {
             let mut operation = Map::new();
-            operation.insert("summary".into(), Value::String(op.summary));
+            operation.insert("operationId".into(), Value::String(op.operation_id));
             let mut params: Vec<Value> = path_params(&op.path)
                 .into_iter()
                 .map(|name| {
@@ -365,256 +366,158 @@ fn strip_null(v: &mut Value) {
     }
 }
 
-fn movement(b: &mut Builder, mode: TransportMode) {
-    let base = mode.submission_base();
-    let query = mode.query_base();
-    let request_id = b.schema::<RequestIdResponse>();
-    b.op(
-        Method::Get,
-        format!("{base}/test-auth"),
-        "Check the token",
-        &[],
-        None,
-        ("200", None),
-        false,
-    );
-    let kinds: [(&str, Value, bool); 4] = [
-        ("transport", b.schema::<Transport>(), true),
-        ("master-consignment", b.schema::<MasterConsignment>(), true),
-        ("house-consignment", b.schema::<HouseConsignment>(), true),
-        ("relation", b.schema::<Relation>(), false),
-    ];
-    let delete = b.schema::<DeleteBody>();
-    let status = b.schema::<ValidationStatus>();
-    for (segment, body, put) in kinds {
-        b.op(
-            Method::Post,
-            format!("{base}/{segment}"),
-            format!("Create a {segment}"),
-            &[],
-            Some(body.clone()),
-            ("202", Some(request_id.clone())),
-            true,
-        );
-        if put {
-            b.op(
-                Method::Put,
-                format!("{base}/{segment}/{{mrn}}"),
-                format!("Replace a {segment}"),
-                &[],
-                Some(body),
-                ("202", Some(request_id.clone())),
-                true,
-            );
-        }
-        b.op(
-            Method::Delete,
-            format!("{base}/{segment}/{{mrn}}"),
-            format!("Delete a {segment}"),
-            &[],
-            Some(delete.clone()),
-            ("202", Some(request_id.clone())),
-            true,
-        );
-        b.op(
-            Method::Get,
-            format!("{query}/{segment}/validation-status/{{requestId}}"),
-            format!("Validation status of a {segment} submission"),
-            &[],
-            None,
-            ("200", Some(status.clone())),
-            false,
-        );
-    }
-    let tree = b.schema::<StatusWithDescendants>();
-    let one = b.schema::<DocumentStatus>();
-    let list = b.array::<DocumentStatus>();
-    let entry = b.schema::<EntryStatus>();
-    let gets: [(String, &str, &'static [&'static str], &Value); 10] = [
-        (
-            format!("{query}/transport/{{mrn}}/status-with-descendants"),
-            "Weights and the master/house tree of a transport",
-            &[],
-            &tree,
-        ),
-        (
-            format!("{query}/transport/{{mrn}}/master-consignment/transport-document/status"),
-            "Masters on a transport",
-            &[],
-            &list,
-        ),
-        (
-            format!("{query}/transport/{{mrn}}/house-consignment/transport-document/status"),
-            "Houses on a transport",
-            &[],
-            &list,
-        ),
-        (
-            format!("{query}/master-consignment/{{mrn}}/status-with-descendants"),
-            "The tree rooted at a master",
-            &[],
-            &tree,
-        ),
-        (
-            format!("{query}/master-consignment/{{mrn}}/transport-document/status"),
-            "Houses under a master",
-            &[],
-            &list,
-        ),
-        (
-            format!("{query}/master-consignment/transport-document/status"),
-            "Look a master up by its document",
-            &["documentNumber", "type", "carrierId"],
-            &one,
-        ),
-        (
-            format!("{query}/house-consignment/{{mrn}}/transport-document/status"),
-            "Status of a house",
-            &[],
-            &one,
-        ),
-        (
-            format!("{query}/house-consignment/transport-document/status"),
-            "Look a house up by its document",
-            &["documentNumber", "type", "carrierId"],
-            &one,
-        ),
-        (
-            format!(
-                "{query}/house-consignment/postal-receptacle/{{receptacle}}/transport-document/status"
-            ),
-            "Houses in a postal receptacle",
-            &[],
-            &list,
-        ),
-        (
-            format!("{query}/entry/status/{{mrn}}"),
-            "Entry status of a transport",
-            &[],
-            &entry,
-        ),
-    ];
-    for (path, summary, params, schema) in gets {
-        b.op(
-            Method::Get,
-            path,
-            summary,
-            params,
-            None,
-            ("200", Some(schema.clone())),
-            false,
-        );
-    }
+/// What an endpoint of the catalogue carries, by its id's last part.
+struct Shape {
+    request: Option<Value>,
+    success: (&'static str, Option<Value>),
+    errors: bool,
 }
 
-fn presentation(b: &mut Builder) {
-    let body = b.schema::<Presentation>();
-    let request_id = b.schema::<RequestIdResponse>();
-    for kind in PresentationKind::ALL {
-        // The kind's own reference is required (validate_presentation).
-        let field = match kind {
-            PresentationKind::HouseConsignment => "consignmentHouseLevel",
-            PresentationKind::MasterConsignment => "consignmentMasterLevel",
-            PresentationKind::Container => "containerIdentificationNumber",
-            PresentationKind::Receptacle => "receptacleIdentificationNumber",
-            PresentationKind::EntrySummaryDeclaration => "mrn",
+/// Our reading of each endpoint's bodies (the simulator's HTTP contract).
+/// `None` for an id this module does not know (rendered without bodies).
+fn shape(b: &mut Builder, id: &str) -> Option<Shape> {
+    let request_id = |b: &mut Builder| b.schema::<RequestIdResponse>();
+    let submit = |b: &mut Builder, body: Value| Shape {
+        request: Some(body),
+        success: ("202", Some(request_id(b))),
+        errors: true,
+    };
+    let get = |schema: Value| Shape {
+        request: None,
+        success: ("200", Some(schema)),
+        errors: false,
+    };
+    let (api, rest) = id.split_once('.')?;
+    if TransportMode::from_str(api).is_ok() {
+        let (kind, action) = rest.split_once('.').unwrap_or(("", rest));
+        let body = |b: &mut Builder| match kind {
+            "transport" => Some(b.schema::<Transport>()),
+            "master" => Some(b.schema::<MasterConsignment>()),
+            "house" => Some(b.schema::<HouseConsignment>()),
+            "relation" => Some(b.schema::<Relation>()),
+            _ => None,
         };
-        let mut schema = body.clone();
-        add_required(&mut schema, field);
-        b.op(
-            Method::Post,
-            format!("{PRESENTATION_BASE}/{}", kind.path_segment()),
-            format!("Present a {}", kind.path_segment()),
-            &[],
-            Some(schema),
-            ("202", Some(request_id.clone())),
-            true,
-        );
-    }
-    let status = b.schema::<ValidationStatus>();
-    b.op(
-        Method::Get,
-        format!("{PRESENTATION_BASE}/validation-status/{{requestId}}"),
-        "Validation status of a presentation",
-        &[],
-        None,
-        ("200", Some(status)),
-        false,
-    );
-}
-
-fn arrival(b: &mut Builder) {
-    let body = b.schema::<ArrivalRequest>();
-    let request_id = b.schema::<RequestIdResponse>();
-    let status = b.schema::<ValidationStatus>();
-    b.op(
-        Method::Post,
-        format!("{ARRIVAL_BASE}/arrival"),
-        "Report an arrival",
-        &[],
-        Some(body),
-        ("202", Some(request_id)),
-        true,
-    );
-    b.op(
-        Method::Get,
-        format!("{ARRIVAL_BASE}/validation-status/{{requestId}}"),
-        "Validation status of an arrival",
-        &[],
-        None,
-        ("200", Some(status)),
-        false,
-    );
-}
-
-fn routing(b: &mut Builder) {
-    let list = b.array::<RoutingSignal>();
-    for feed in ["house-consignment", "transport"] {
-        b.op(
-            Method::Get,
-            format!("{ROUTING_BASE}/{feed}"),
-            format!("Routing signals ({feed} feed)"),
-            &["marker"],
-            None,
-            ("200", Some(list.clone())),
-            false,
-        );
-    }
-}
-
-fn documents(b: &mut Builder) {
-    let metadata = b.schema::<crate::documents::DocumentMetadata>();
-    let response = b.schema::<DocumentUploadResponse>();
-    b.op(
-        Method::Post,
-        format!("{DOCUMENT_BASE}/declaration-id/{{declarationId}}/document"),
-        "Upload a document",
-        &[],
-        Some(json!({
-            "x-multipart": true,
-            "type": "object",
-            "properties": {
-                "metadata": metadata,
-                "file": {"type": "string", "format": "binary"}
+        return Some(match action {
+            "test-auth" => Shape {
+                request: None,
+                success: ("200", None),
+                errors: false,
             },
-            "required": ["metadata", "file"]
-        })),
-        ("201", Some(response)),
-        true,
-    );
+            "create" | "update" => {
+                let body = body(b)?;
+                submit(b, body)
+            }
+            "delete" => {
+                let body = b.schema::<DeleteBody>();
+                submit(b, body)
+            }
+            "validation-status" => get(b.schema::<ValidationStatus>()),
+            "status-with-descendants" => get(b.schema::<StatusWithDescendants>()),
+            "master-documents" | "house-documents" | "postal-receptacle" => {
+                get(b.array::<DocumentStatus>())
+            }
+            "lookup" | "status" => get(b.schema::<DocumentStatus>()),
+            "entry-status" => get(b.schema::<EntryStatus>()),
+            _ => return None,
+        });
+    }
+    Some(match (api, rest) {
+        ("presentation", "validation-status") => get(b.schema::<ValidationStatus>()),
+        ("presentation", segment) => {
+            let kind = PresentationKind::from_path_segment(segment)?;
+            // The kind's own reference is required (validate_presentation).
+            let field = match kind {
+                PresentationKind::HouseConsignment => "consignmentHouseLevel",
+                PresentationKind::MasterConsignment => "consignmentMasterLevel",
+                PresentationKind::Container => "containerIdentificationNumber",
+                PresentationKind::Receptacle => "receptacleIdentificationNumber",
+                PresentationKind::EntrySummaryDeclaration => "mrn",
+            };
+            let mut body = b.schema::<Presentation>();
+            add_required(&mut body, field);
+            submit(b, body)
+        }
+        ("arrival", "create") => {
+            let body = b.schema::<ArrivalRequest>();
+            submit(b, body)
+        }
+        ("arrival", "validation-status") => get(b.schema::<ValidationStatus>()),
+        ("arrival", "entry-status") => get(b.schema::<EntryStatus>()),
+        ("routing", _) => get(b.array::<RoutingSignal>()),
+        ("document", "upload") => {
+            let metadata = b.schema::<crate::documents::DocumentMetadata>();
+            let response = b.schema::<DocumentUploadResponse>();
+            Shape {
+                request: Some(json!({
+                    "x-multipart": true,
+                    "type": "object",
+                    "properties": {
+                        "metadata": metadata,
+                        "file": {"type": "string", "format": "binary"}
+                    },
+                    "required": ["metadata", "file"]
+                })),
+                success: ("201", Some(response)),
+                errors: true,
+            }
+        }
+        _ => return None,
+    })
 }
 
-/// Our OpenAPI 3.1 document for `api`: its paths and methods, request and
-/// response bodies, and `components/schemas` generated from the model's
-/// types with the validator's required fields and lengths.
+/// Whether catalogue endpoint `id` belongs to `api`'s document.
+fn belongs(api: SpecApi, id: &str) -> bool {
+    let prefix = match api {
+        SpecApi::Movement(m) => m.path_segment(),
+        SpecApi::Presentation => "presentation",
+        SpecApi::Arrival => "arrival",
+        SpecApi::Routing => "routing",
+        SpecApi::Documents => "document",
+    };
+    // `presentation.validation-status.by-path` is a form the simulator
+    // accepts but the client does not send; the document lists what we send.
+    id.split_once('.').is_some_and(|(p, _)| p == prefix) && !id.ends_with(".by-path")
+}
+
+/// Our OpenAPI 3.1 document for `api` with the default contract profile.
+/// See [`openapi_document_for`].
 pub fn openapi_document(api: SpecApi) -> Value {
+    openapi_document_for(api, &ContractProfile::default())
+}
+
+/// Our OpenAPI 3.1 document for `api`: the paths and methods of the
+/// endpoint catalogue ([`crate::profile::endpoints`], with `profile`'s
+/// `[endpoints]` overrides), their request and response bodies, and
+/// `components/schemas` generated from the model's types with the
+/// validator's required fields and lengths.
+pub fn openapi_document_for(api: SpecApi, profile: &ContractProfile) -> Value {
     let mut b = Builder::new();
-    match api {
-        SpecApi::Movement(mode) => movement(&mut b, mode),
-        SpecApi::Presentation => presentation(&mut b),
-        SpecApi::Arrival => arrival(&mut b),
-        SpecApi::Routing => routing(&mut b),
-        SpecApi::Documents => documents(&mut b),
+    for info in endpoints().iter().filter(|e| belongs(api, e.id)) {
+        let Ok(route) = profile.route(info.id) else {
+            continue;
+        };
+        let method = match info.method {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "DELETE" => Method::Delete,
+            _ => continue,
+        };
+        let shape = shape(&mut b, info.id).unwrap_or(Shape {
+            request: None,
+            success: ("200", None),
+            errors: false,
+        });
+        let query = route.query.iter().map(|(k, _)| k.clone()).collect();
+        b.op(
+            method,
+            route.path,
+            info.id,
+            query,
+            shape.request,
+            shape.success,
+            shape.errors,
+        );
     }
     // The 400 body is referenced by name from the operations.
     let _ = b.schema::<SyncErrorBody>();
