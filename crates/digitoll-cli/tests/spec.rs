@@ -110,7 +110,7 @@ fn a_saved_document_with_edits_gives_exactly_those_differences() {
     let t = "paths./api/movement/road/v2/transport";
     assert_eq!(
         lines,
-        vec![
+        [
             "paths./api/movement/road/v2/relation.post.requestBody: Relation.representative.required: Toll: no, model: yes".to_owned(),
             "paths./api/movement/road/v2/test-auth: Toll: no such path, model: used".to_owned(),
             format!("{t}.post.requestBody: Transport.activeBorderTransportMeans.identificationNumber.maxLength: Toll: 17, model: 35"),

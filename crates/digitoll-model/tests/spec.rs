@@ -160,7 +160,7 @@ fn slot<'v>(root: &'v mut Value, path: &[Step]) -> &'v mut Value {
         let fresh = || if next_is_item { json!([]) } else { json!({}) };
         cur = match step {
             Step::Field(f) => {
-                if !cur.get(f.as_str()).is_some_and(|v| !v.is_null()) {
+                if cur.get(f.as_str()).is_none_or(Value::is_null) {
                     cur[f.as_str()] = fresh();
                 }
                 &mut cur[f.as_str()]

@@ -86,7 +86,7 @@ async fn diff_command(args: DiffArgs) -> anyhow::Result<ExitCode> {
         ),
         (None, None) => bail!("give --url or --file"),
     };
-    let theirs = parse_document(&text).with_context(|| format!("{origin}"))?;
+    let theirs = parse_document(&text).with_context(|| origin.clone())?;
     let ours = openapi_document(args.api);
     let differences = diff(&ours, &theirs);
     if args.json {
