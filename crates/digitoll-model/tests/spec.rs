@@ -567,13 +567,14 @@ fn each_kind_of_difference_is_found_at_its_path() {
         "{post}: Transport.carrier.required: Toll: no, model: yes"
     )));
 
-    // Nothing else: every difference comes from one of the edits above.
+    // Nothing else: every difference comes from one of the edits above
+    // (shown wherever the edited component is used, POST and PUT alike).
     let allowed = [
         "identificationNumber.maxLength",
         "referenceNumber.pattern",
         "numberOfPackages.type",
         "operator.email",
-        "subDivision",
+        "address.subDivision",
         "Transport.carrier.required",
         "unloCode.required",
         "enum[CONTAINER]",
@@ -586,6 +587,133 @@ fn each_kind_of_difference_is_found_at_its_path() {
             "unexpected difference {p}"
         );
     }
+}
+
+#[test]
+fn a_hand_made_document_gives_exactly_its_differences() {
+    let ours = json!({
+        "openapi": "3.1.0",
+        "paths": {
+            "/a": {"post": {
+                "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}}},
+                "responses": {"202": {"description": "OK"}}
+            }},
+            "/b/{id}": {"get": {"responses": {"200": {"description": "OK"}}}}
+        },
+        "components": {"schemas": {"Thing": {
+            "type": "object",
+            "required": ["x"],
+            "properties": {
+                "x": {"type": "string", "maxLength": 5, "pattern": "^a"},
+                "y": {"type": "string", "enum": ["A", "B"]},
+                "z": {"type": "number"},
+                "w": {"type": "string"}
+            }
+        }}}
+    });
+    // Toll's: springdoc 3.0 shapes (allOf around the $ref, nullable), the
+    // path parameter named differently, and one edit of each kind.
+    let theirs = json!({
+        "openapi": "3.0.1",
+        "paths": {
+            "/a": {
+                "post": {
+                    "requestBody": {"content": {"*/*": {"schema": {"allOf": [{"$ref": "#/components/schemas/Thing"}]}}}},
+                    "responses": {"202": {"description": "Accepted"}}
+                },
+                "get": {"responses": {"200": {"description": "OK"}}}
+            }
+        },
+        "components": {"schemas": {"Thing": {
+            "type": "object",
+            "required": ["y"],
+            "properties": {
+                "x": {"type": "string", "nullable": true, "maxLength": 6, "pattern": "^b"},
+                "y": {"type": "string", "enum": ["A", "C"]},
+                "z": {"type": "string"},
+                "v": {"type": "string"}
+            }
+        }}}
+    });
+    let found = diff(&ours, &theirs);
+    let at = "paths./a.post.requestBody";
+    let loc = || at.to_owned();
+    let f = |x: &str| format!("Thing.{x}");
+    assert_eq!(
+        found,
+        vec![
+            SpecDifference::ExtraMethod {
+                path: "/a".into(),
+                method: "get".into()
+            },
+            SpecDifference::ExtraField {
+                location: loc(),
+                field: f("v")
+            },
+            SpecDifference::MissingField {
+                location: loc(),
+                field: f("w")
+            },
+            SpecDifference::MaxLength {
+                location: loc(),
+                field: f("x"),
+                toll: Some(6),
+                model: Some(5)
+            },
+            SpecDifference::Pattern {
+                location: loc(),
+                field: f("x"),
+                toll: Some("^b".into()),
+                model: Some("^a".into())
+            },
+            SpecDifference::Required {
+                location: loc(),
+                field: f("x"),
+                toll: false,
+                model: true
+            },
+            SpecDifference::EnumValue {
+                location: loc(),
+                field: f("y"),
+                value: "B".into(),
+                toll: false,
+                model: true
+            },
+            SpecDifference::EnumValue {
+                location: loc(),
+                field: f("y"),
+                value: "C".into(),
+                toll: true,
+                model: false
+            },
+            SpecDifference::Required {
+                location: loc(),
+                field: f("y"),
+                toll: true,
+                model: false
+            },
+            SpecDifference::Type {
+                location: loc(),
+                field: f("z"),
+                toll: "string".into(),
+                model: "number".into()
+            },
+            SpecDifference::MissingPath {
+                path: "/b/{id}".into()
+            },
+        ]
+    );
+    let text: Vec<String> = found.iter().map(ToString::to_string).collect();
+    assert_eq!(text[0], "paths./a.get: Toll: documented, model: not used");
+    assert_eq!(
+        text[3],
+        "paths./a.post.requestBody: Thing.x.maxLength: Toll: 6, model: 5"
+    );
+    assert_eq!(
+        text[6],
+        "paths./a.post.requestBody: Thing.y.enum[B]: Toll: not listed, model: listed"
+    );
+    assert_eq!(text[10], "paths./b/{id}: Toll: no such path, model: used");
 }
 
 #[test]
