@@ -233,3 +233,79 @@ async fn bearer_file_is_sent_and_never_printed() {
     assert!(!all.contains("other-secret"), "the token leaked: {all}");
     server.abort();
 }
+
+/// A Toll stand-in for `road status`: the token exchange, and a
+/// validation-status answer whose body is not JSON.
+async fn odd_toll() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let app = axum::Router::new()
+        .route(
+            "/api/access/external/oauth/token",
+            axum::routing::post(|| async {
+                axum::Json(json!({
+                    "issued_token_type": "access_token",
+                    "access_token": "toll-token",
+                    "token_type": "Bearer",
+                    "expires_in": 900
+                }))
+            }),
+        )
+        .route(
+            "/api/movement/road/status/v2/house-consignment/validation-status/{rid}",
+            axum::routing::get(|| async { "<html>Processing done</html>" }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handle = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (addr, handle)
+}
+
+#[tokio::test]
+async fn road_status_shows_an_unparsable_answer_as_received() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Simulator::builder()
+        .write_demo_credentials(dir.path())
+        .start()
+        .await
+        .unwrap();
+    let (addr, toll) = odd_toll().await;
+    let creds = dir.path().join("demo-client.json");
+    let args = |json: bool| {
+        let mut v: Vec<String> = [
+            "road",
+            "status",
+            "--credentials",
+            creds.to_str().unwrap(),
+            "--toll",
+            &format!("http://{addr}/"),
+            "--kind",
+            "house",
+            "fa90bb2d-1c2e-4f5a-9b7d-0123456789ab",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        if json {
+            v.push("--json".into());
+        }
+        v
+    };
+    let out = digitoll_async(args(false)).await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("did not parse"), "{stdout}");
+    assert!(stdout.contains("<html>Processing done</html>"), "{stdout}");
+    let out = digitoll_async(args(true)).await;
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["unparsed"]["body"], "<html>Processing done</html>");
+    assert_eq!(v["unparsed"]["httpStatus"], 200);
+    toll.abort();
+    sim.shutdown().await;
+}
