@@ -995,7 +995,7 @@ impl MovementClient {
             }),
             ProcessingStatus::Other(other) => Err(crate::service::unreadable(
                 &status,
-                &format!("unknown status {other:?}"),
+                &crate::service::status_problem(other),
             )),
         }
     }

@@ -333,9 +333,16 @@ pub(crate) fn require_success(
             request_id: status.request_id,
             errors: status.validation_error_list,
         }),
-        ProcessingStatus::Other(other) => {
-            Err(unreadable(&status, &format!("unknown status {other:?}")))
-        }
+        ProcessingStatus::Other(other) => Err(unreadable(&status, &status_problem(other))),
+    }
+}
+
+/// Why a status that is neither SUCCESS nor FAILURE cannot be used.
+pub(crate) fn status_problem(other: &str) -> String {
+    if other.is_empty() {
+        "no readable status".to_owned()
+    } else {
+        format!("unknown status {other:?}")
     }
 }
 
