@@ -309,3 +309,37 @@ async fn road_status_shows_an_unparsable_answer_as_received() {
     toll.abort();
     sim.shutdown().await;
 }
+
+#[test]
+fn the_global_profile_moves_our_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("profile.toml");
+    std::fs::write(
+        &profile,
+        "[endpoints]\n\"road.test-auth\" = \"/api/movement/road/v2/auth-check\"\n",
+    )
+    .unwrap();
+    let ours = openapi_document(SpecApi::Movement(TransportMode::Road));
+    let file = dir.path().join("toll.json");
+    std::fs::write(&file, ours.to_string()).unwrap();
+    let out = digitoll(&[
+        "--profile",
+        profile.to_str().unwrap(),
+        "spec",
+        "diff",
+        "--file",
+        file.to_str().unwrap(),
+        "--api",
+        "road",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("paths./api/movement/road/v2/auth-check: Toll: no such path, model: used"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("paths./api/movement/road/v2/test-auth: Toll: documented, model: not used"),
+        "{stdout}"
+    );
+}

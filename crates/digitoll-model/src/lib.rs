@@ -17,6 +17,10 @@
 //!   [`OrgNumber`], [`CustomsOffice`], [`CountryCode`], [`TransportDocument`],
 //!   [`TollInstant`]).
 //! * [`codes`]: Toll's code lists, embedded, and open enums.
+//! * [`rules`]: the rule catalogue (stable ids, channel, default severity,
+//!   sources) and per-run [`RuleOverrides`] (severity and text).
+//! * [`sources`]: the rules, code lists and field shapes rendered as Markdown
+//!   (`docs/contract-sources.md`).
 //! * [`spec`]: OpenAPI documents of the model per API ([`openapi_document`])
 //!   and a typed comparison with Toll's ([`spec::diff`]).
 //! * [`validate`]: the single source of truth for "would Toll answer 400,
@@ -56,6 +60,7 @@ pub mod responses;
 pub mod road;
 pub mod routing;
 pub mod rules;
+pub mod sources;
 pub mod spec;
 pub mod validate;
 
@@ -65,7 +70,7 @@ pub use documents::{
     detect_file_kind,
 };
 pub use entry::{ArrivalRequest, Presentation, PresentationKind};
-pub use mode::{ModeRules, TransportMode};
+pub use mode::{ModeRules, ProcedureVariants, Requirement, TransportMode};
 pub use newtypes::{
     CountryCode, CustomsOffice, Mrn, OrgNumber, ParseError, RequestId, TollInstant,
     TransportDocument,
@@ -77,7 +82,7 @@ pub use spec::{SpecApi, SpecDifference, SpecError, diff as spec_diff, openapi_do
 pub use validate::{
     Channel, Finding, MalformedJson, Message, MessageKind, Outcome, PlaygroundFixtures,
     ValidationContext, ValidationReport, validate_arrival, validate_arrival_json, validate_delete,
-    validate_house, validate_json, validate_json_for, validate_master, validate_message,
-    validate_message_for, validate_presentation, validate_presentation_json, validate_relation,
-    validate_transport, validate_transport_for,
+    validate_house, validate_house_for, validate_json, validate_json_for, validate_master,
+    validate_message, validate_message_for, validate_presentation, validate_presentation_json,
+    validate_relation, validate_transport, validate_transport_for,
 };

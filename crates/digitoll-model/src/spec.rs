@@ -31,7 +31,7 @@ use crate::documents::{DOCUMENT_BASE, DocumentUploadResponse};
 use crate::entry::{
     ARRIVAL_BASE, ArrivalRequest, PRESENTATION_BASE, Presentation, PresentationKind, ROUTING_BASE,
 };
-use crate::mode::TransportMode;
+use crate::mode::{Requirement, TransportMode};
 use crate::profile::{ContractProfile, endpoints};
 use crate::responses::{
     DocumentStatus, EntryStatus, RequestIdResponse, StatusWithDescendants, SyncErrorBody,
@@ -290,7 +290,8 @@ fn apply_mode_rules(schemas: &mut Map<String, Value>, mode: TransportMode) {
         if rules.conveyance_reference_required {
             add_required(means, "conveyanceReferenceNumber");
         }
-        if rules.operator_required {
+        // `Expected` (maritime) is a warning, not a rejection: not required.
+        if rules.operator == Requirement::Required {
             add_required(means, "operator");
         }
         if let Some(props) = means.get_mut("properties").and_then(Value::as_object_mut) {
@@ -312,6 +313,10 @@ fn apply_mode_rules(schemas: &mut Map<String, Value>, mode: TransportMode) {
         && let Some(op) = schemas.get_mut("Operator")
     {
         add_required(op, "communication");
+    }
+    // The export types the mode's procedure page allows.
+    if let Some(types) = schemas.get_mut("TypeOfExport") {
+        types["enum"] = json!(rules.export_types);
     }
 }
 

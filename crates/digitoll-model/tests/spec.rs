@@ -349,22 +349,45 @@ fn mode_rules_are_in_the_schemas() {
         means["properties"]["modeOfTransportCode"]["enum"],
         json!(["4"])
     );
-    let rail = openapi_document(SpecApi::Movement(TransportMode::Rail));
-    let means = &rail["components"]["schemas"]["ActiveBorderTransportMeans"];
-    let required: Vec<&str> = means["required"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    assert!(
-        !required.contains(&"operator"),
-        "rail's operator is optional"
-    );
-    assert_eq!(
-        means["properties"]["typeOfIdentification"]["enum"],
-        json!(["20", "21"])
-    );
+    // Each mode's document follows its row of the rules table.
+    for mode in TransportMode::ALL {
+        let doc = openapi_document(SpecApi::Movement(mode));
+        let schemas = &doc["components"]["schemas"];
+        let means = &schemas["ActiveBorderTransportMeans"];
+        let required: Vec<&str> = means["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        let rules = mode.rules();
+        assert_eq!(
+            required.contains(&"operator"),
+            rules.operator == digitoll_model::Requirement::Required,
+            "{mode}"
+        );
+        assert_eq!(
+            required.contains(&"conveyanceReferenceNumber"),
+            rules.conveyance_reference_required,
+            "{mode}"
+        );
+        assert_eq!(
+            schemas["TypeOfExport"]["enum"],
+            json!(rules.export_types),
+            "{mode}"
+        );
+        match rules.type_of_identification {
+            Some(codes) => assert_eq!(
+                means["properties"]["typeOfIdentification"]["enum"],
+                json!(codes)
+            ),
+            None => assert!(
+                means["properties"]["typeOfIdentification"]
+                    .get("enum")
+                    .is_none()
+            ),
+        }
+    }
 }
 
 #[test]

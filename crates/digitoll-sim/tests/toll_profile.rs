@@ -241,3 +241,43 @@ async fn every_catalogue_endpoint_is_served() {
         );
     }
 }
+
+#[tokio::test]
+async fn rule_text_and_severity_from_the_profile_shape_the_simulators_answer() {
+    let submit = |s: &'static str| async move {
+        let sim = if s.is_empty() {
+            start_all_apis().await
+        } else {
+            start_all_apis_with(builder(s)).await
+        };
+        let a = api_all(&sim, ALL_A).await;
+        let result = a
+            .submit(
+                reqwest::Method::POST,
+                &format!("{SUBMIT}/transport"),
+                "transport",
+                &example("invalid-transport-unknown-office-and-country"),
+            )
+            .await;
+        sim.sim.shutdown().await;
+        result
+    };
+    // Default: Toll's documented wording.
+    let result = submit("").await;
+    assert_eq!(result["status"], "FAILURE", "{result}");
+    let text = result["validationErrorList"].to_string();
+    assert!(text.contains("Must be a valid customs office"), "{text}");
+
+    // The profile rewords the finding.
+    let result = submit("[rule_text]\n\"codelist.cl141\" = \"Ugyldig tollsted\"\n").await;
+    assert_eq!(result["status"], "FAILURE", "{result}");
+    let text = result["validationErrorList"].to_string();
+    assert!(text.contains("Ugyldig tollsted"), "{text}");
+    assert!(!text.contains("Must be a valid customs office"), "{text}");
+
+    // The profile switches the checks off (this example also has a bad
+    // country): the transport is accepted.
+    let result =
+        submit("[rules]\n\"codelist.cl141\" = \"off\"\n\"codelist.country\" = \"off\"\n").await;
+    assert_eq!(result["status"], "SUCCESS", "{result}");
+}

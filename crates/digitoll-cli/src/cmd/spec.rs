@@ -2,6 +2,9 @@
 //! differences with Toll's (`diff`), read from Toll's Swagger (springdoc,
 //! probably `<base>/v3/api-docs` \[I\]) or a saved file.
 //!
+//! Our paths follow the global `--profile` (its `[endpoints]`), so a
+//! profile that records Toll's real paths is compared as such.
+//!
 //! Exit codes of `diff`: 0 no difference, 1 differences, 2 could not run
 //! (unreadable file, unreachable URL, an HTTP error, not an OpenAPI 3
 //! document).
@@ -12,7 +15,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
-use digitoll_model::spec::{SpecApi, diff, openapi_document, parse_document};
+use digitoll_model::ContractProfile;
+use digitoll_model::spec::{SpecApi, diff, openapi_document_for, parse_document};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{Value, json};
 
@@ -63,17 +67,21 @@ fn parse_api(s: &str) -> Result<SpecApi, String> {
         .map_err(|e: digitoll_model::spec::UnknownApi| e.to_string())
 }
 
-pub(crate) async fn run(command: SpecCommand) -> anyhow::Result<ExitCode> {
+/// `profile` (the global `--profile`) moves our paths by its `[endpoints]`.
+pub(crate) async fn run(
+    command: SpecCommand,
+    profile: &ContractProfile,
+) -> anyhow::Result<ExitCode> {
     match command {
         SpecCommand::Show(args) => {
-            output::json(&openapi_document(args.api))?;
+            output::json(&openapi_document_for(args.api, profile))?;
             Ok(ExitCode::SUCCESS)
         }
-        SpecCommand::Diff(args) => diff_command(args).await,
+        SpecCommand::Diff(args) => diff_command(args, profile).await,
     }
 }
 
-async fn diff_command(args: DiffArgs) -> anyhow::Result<ExitCode> {
+async fn diff_command(args: DiffArgs, profile: &ContractProfile) -> anyhow::Result<ExitCode> {
     let (origin, text) = match (&args.url, &args.file) {
         (Some(url), _) => {
             let bearer = args.bearer_file.as_deref().map(read_bearer).transpose()?;
@@ -87,7 +95,7 @@ async fn diff_command(args: DiffArgs) -> anyhow::Result<ExitCode> {
         (None, None) => bail!("give --url or --file"),
     };
     let theirs = parse_document(&text).with_context(|| origin.clone())?;
-    let ours = openapi_document(args.api);
+    let ours = openapi_document_for(args.api, profile);
     let differences = diff(&ours, &theirs);
     if args.json {
         let list: Vec<Value> = differences
