@@ -97,6 +97,10 @@ pub(crate) enum Command {
     /// in this process with the simulator) and print a JSON report:
     /// requests per second, latency percentiles, time to MRN, memory.
     Bench(Box<crate::cmd::bench::BenchArgs>),
+    /// Our model's OpenAPI documents, and their differences with Toll's
+    /// (`spec diff --url|--file --api road`).
+    #[command(subcommand)]
+    Spec(Box<crate::cmd::spec::SpecCommand>),
 }
 
 #[derive(Debug, Args)]

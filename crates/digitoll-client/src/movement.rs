@@ -983,7 +983,14 @@ impl MovementClient {
         match r.status.as_u16() {
             404 => Ok(None),
             200..=299 if r.body.iter().all(u8::is_ascii_whitespace) => Ok(None),
-            200..=299 => Self::parse(&url, &r).map(Some),
+            // Never an error once Toll has answered: a body that does not
+            // parse is kept raw in `unparsed` (with what could be salvaged),
+            // so the poll loop ends with "answered, unparsed".
+            200..=299 => Ok(Some(ValidationStatus::from_body(
+                *request_id,
+                r.status.as_u16(),
+                &r.body,
+            ))),
             _ => Err(self.status_error("GET", &url, None, r)),
         }
     }
@@ -1032,12 +1039,10 @@ impl MovementClient {
                     confirmation: Confirmation::Validated,
                     validation: Some(status),
                 }),
-                None => Err(Error::InvalidResponse {
-                    url: format!("validation-status/{}", status.request_id),
-                    status: 200,
-                    reason: "status SUCCESS without an mrn".into(),
-                    body: serde_json::to_string(&status).unwrap_or_default(),
-                }),
+                None => Err(crate::service::unreadable(
+                    &status,
+                    "status SUCCESS without an mrn",
+                )),
             },
             ProcessingStatus::Failure => Err(Error::Failed {
                 origin: Origin::Toll,
@@ -1045,12 +1050,10 @@ impl MovementClient {
                 request_id: Some(status.request_id),
                 errors: status.validation_error_list,
             }),
-            ProcessingStatus::Other(other) => Err(Error::InvalidResponse {
-                url: format!("validation-status/{}", status.request_id),
-                status: 200,
-                reason: format!("unknown status {other:?}"),
-                body: String::new(),
-            }),
+            ProcessingStatus::Other(other) => Err(crate::service::unreadable(
+                &status,
+                &crate::service::status_problem(other),
+            )),
         }
     }
 

@@ -318,7 +318,13 @@ pub(crate) async fn validation_status(
     match r.status.as_u16() {
         404 => Ok(None),
         200..=299 if r.body.iter().all(u8::is_ascii_whitespace) => Ok(None),
-        200..=299 => Core::parse(&url, &r).map(Some),
+        // As for the movement APIs: a body that does not parse is kept raw
+        // in `unparsed`, never an error of the poll.
+        200..=299 => Ok(Some(ValidationStatus::from_body(
+            *request_id,
+            r.status.as_u16(),
+            &r.body,
+        ))),
         _ => Err(parts.core.status_error("GET", &url, r)),
     }
 }
@@ -351,12 +357,37 @@ pub(crate) fn require_success(
             request_id: status.request_id,
             errors: status.validation_error_list,
         }),
-        ProcessingStatus::Other(other) => Err(Error::InvalidResponse {
-            url: format!("validation-status/{}", status.request_id),
+        ProcessingStatus::Other(other) => Err(unreadable(&status, &status_problem(other))),
+    }
+}
+
+/// Why a status that is neither SUCCESS nor FAILURE cannot be used.
+pub(crate) fn status_problem(other: &str) -> String {
+    if other.is_empty() {
+        "no readable status".to_owned()
+    } else {
+        format!("unknown status {other:?}")
+    }
+}
+
+/// A validation result the caller cannot act on (no MRN, an unknown or
+/// unreadable status), as [`Error::InvalidResponse`] with Toll's raw body
+/// and the parse error when the body did not parse.
+pub(crate) fn unreadable(status: &ValidationStatus, why: &str) -> Error {
+    let url = format!("validation-status/{}", status.request_id);
+    match &status.unparsed {
+        Some(u) => Error::InvalidResponse {
+            url,
+            status: u.http_status,
+            reason: format!("{why}; the body did not parse: {}", u.error),
+            body: u.body.clone(),
+        },
+        None => Error::InvalidResponse {
+            url,
             status: 200,
-            reason: format!("unknown status {other:?}"),
-            body: String::new(),
-        }),
+            reason: why.to_owned(),
+            body: serde_json::to_string(status).unwrap_or_default(),
+        },
     }
 }
 

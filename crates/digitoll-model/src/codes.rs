@@ -298,6 +298,17 @@ macro_rules! open_enum {
                 Ok(Self::from_code(&s))
             }
         }
+
+        /// A string enum of the known codes (what we send; unknown codes
+        /// are still read as `Other`).
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({ "type": "string", "enum": [$($wire),+] })
+            }
+        }
     };
 }
 

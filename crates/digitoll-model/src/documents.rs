@@ -14,6 +14,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Base path of the document upload API.
@@ -40,7 +41,9 @@ pub struct DeclarationIdError {
 
 /// A TVINN declaration id as used in the upload path, e.g.
 /// `123456789-01092023-1` \[D S20\].
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct DeclarationId(String);
 
@@ -223,8 +226,18 @@ impl<'de> Deserialize<'de> for DocumentType {
     }
 }
 
+impl JsonSchema for DocumentType {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DocumentType".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let tokens = Self::wire_tokens();
+        schemars::json_schema!({ "type": "string", "enum": tokens })
+    }
+}
+
 /// The `metadata` part: `{"documentType":"faktura"}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DocumentMetadata {
     /// The document's type.
@@ -232,7 +245,7 @@ pub struct DocumentMetadata {
 }
 
 /// The `201` body of a successful upload (\[I\]: Toll documents none).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DocumentUploadResponse {
     /// Id of the stored document.
@@ -249,7 +262,7 @@ pub struct DocumentUploadResponse {
 
 /// A file type the upload API accepts \[D S20\] (doc and xls were removed in
 /// February 2026).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FileKind {
     /// `%PDF-`.

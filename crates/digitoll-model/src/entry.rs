@@ -8,13 +8,14 @@
 //! Field names follow the shared HTTP contract (\[I\] where Toll is silent:
 //! the arrival field names are not documented).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::newtypes::TollInstant;
 use crate::road::DocumentRef;
 
 /// Which presentation endpoint a body is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum PresentationKind {
     /// `POST /house-consignment`: a house waybill.
@@ -69,8 +70,9 @@ pub const ENTRY_SCOPE: &str = "toll:movement/entry";
 pub const ENTRY_SCOPE_EU: &str = "toll:eu/movement/entry";
 
 /// `consignmentHouseLevel` of a house presentation.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("required" = ["transportDocumentHouseLevel"]))]
 pub struct PresentedHouseLevel {
     /// The house waybill.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -78,8 +80,9 @@ pub struct PresentedHouseLevel {
 }
 
 /// `consignmentMasterLevel` of a master presentation.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("required" = ["transportDocumentMasterLevel"]))]
 pub struct PresentedMasterLevel {
     /// The master waybill.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -92,17 +95,21 @@ pub struct PresentedMasterLevel {
 /// `requestId` is supplied by the **client**: re-sending the same body with
 /// the same id is answered 400 `requestId already used`, which makes
 /// presentation idempotent \[D S19\].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("required" = ["requestId", "customsOfficeOfPresentation"]))]
 pub struct Presentation {
     /// Client-supplied UUID.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 36))]
     pub request_id: Option<String>,
     /// CL141 office where the goods are presented.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 8, max = 8))]
     pub customs_office_of_presentation: Option<String>,
     /// The transport MRN (house, master, container, receptacle; optional).
     #[serde(rename = "transportMRN", skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 18, max = 18))]
     pub transport_mrn: Option<String>,
     /// House kind: the house waybill.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -112,12 +119,15 @@ pub struct Presentation {
     pub consignment_master_level: Option<PresentedMasterLevel>,
     /// Container kind.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 17))]
     pub container_identification_number: Option<String>,
     /// Receptacle kind.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 35))]
     pub receptacle_identification_number: Option<String>,
     /// Entry summary declaration kind: the ENS MRN.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 18, max = 18))]
     pub mrn: Option<String>,
 }
 
@@ -207,16 +217,19 @@ impl Presentation {
 
 /// `POST /api/movement/arrival/v1/arrival` (unmanned border crossings,
 /// \[D S7\]; field names \[I\]).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("required" = ["transportMRN", "timeOfArrival", "customsOfficeOfArrival"]))]
 pub struct ArrivalRequest {
     /// The arriving transport.
     #[serde(rename = "transportMRN", skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 18, max = 18))]
     pub transport_mrn: Option<String>,
     /// When it arrived (`yyyy-MM-ddTHH:mm:ssZ`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_of_arrival: Option<TollInstant>,
     /// CL141 office of arrival.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 8, max = 8))]
     pub customs_office_of_arrival: Option<String>,
 }

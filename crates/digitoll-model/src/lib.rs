@@ -21,6 +21,8 @@
 //!   sources) and per-run [`RuleOverrides`] (severity and text).
 //! * [`sources`]: the rules, code lists and field shapes rendered as Markdown
 //!   (`docs/contract-sources.md`).
+//! * [`spec`]: OpenAPI documents of the model per API ([`openapi_document`])
+//!   and a typed comparison with Toll's ([`spec::diff`]).
 //! * [`validate`]: the single source of truth for "would Toll answer 400,
 //!   FAILURE, or SUCCESS/INCOMPLETE?", shared by the client and the simulator.
 //!
@@ -59,6 +61,7 @@ pub mod road;
 pub mod routing;
 pub mod rules;
 pub mod sources;
+pub mod spec;
 pub mod validate;
 
 pub use codes::CodeList;
@@ -75,6 +78,7 @@ pub use newtypes::{
 pub use profile::{ContractProfile, EndpointError, EndpointInfo, ProfileError, endpoints};
 pub use routing::{Routing, RoutingControlLocation, RoutingResult, RoutingSignal};
 pub use rules::{RuleInfo, RuleOverrides, Severity};
+pub use spec::{SpecApi, SpecDifference, SpecError, diff as spec_diff, openapi_document};
 pub use validate::{
     Channel, Finding, MalformedJson, Message, MessageKind, Outcome, PlaygroundFixtures,
     ValidationContext, ValidationReport, validate_arrival, validate_arrival_json, validate_delete,

@@ -533,3 +533,65 @@ impl<'de> Deserialize<'de> for TollInstant {
         d.deserialize_str(V)
     }
 }
+
+/// JSON Schemas of the newtypes (for [`crate::spec`]): strings with the
+/// pattern and length each type's parser enforces.
+mod schema {
+    use std::borrow::Cow;
+
+    use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+
+    macro_rules! string_schema {
+        ($ty:ty, $name:literal, $schema:tt) => {
+            impl JsonSchema for $ty {
+                fn inline_schema() -> bool {
+                    true
+                }
+                fn schema_name() -> Cow<'static, str> {
+                    $name.into()
+                }
+                fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                    json_schema!($schema)
+                }
+            }
+        };
+    }
+
+    string_schema!(super::Mrn, "Mrn", {
+        "type": "string", "minLength": 18, "maxLength": 18,
+        "pattern": "^[0-9]{2}[A-Z]{2}[A-Z0-9]{14}$"
+    });
+    string_schema!(super::RequestId, "RequestId", {
+        "type": "string", "format": "uuid"
+    });
+    string_schema!(super::OrgNumber, "OrgNumber", {
+        "type": "string", "pattern": "^[0-9]{9}$"
+    });
+    string_schema!(super::CustomsOffice, "CustomsOffice", {
+        "type": "string", "minLength": 8, "maxLength": 8, "pattern": "^NO[0-9]{6}$"
+    });
+    string_schema!(super::CountryCode, "CountryCode", {
+        "type": "string", "minLength": 2, "maxLength": 2
+    });
+    // Toll's instant format [D S9]: `yyyy-MM-ddTHH:mm:ssZ`.
+    string_schema!(super::TollInstant, "TollInstant", {
+        "type": "string", "format": "date-time",
+        "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+    });
+
+    impl JsonSchema for super::TransportDocument {
+        fn schema_name() -> Cow<'static, str> {
+            "TransportDocument".into()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "type": "object",
+                "properties": {
+                    "documentNumber": {"type": "string", "minLength": 1, "maxLength": 70},
+                    "type": {"type": "string", "minLength": 4, "maxLength": 4}
+                },
+                "required": ["documentNumber", "type"]
+            })
+        }
+    }
+}

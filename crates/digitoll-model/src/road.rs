@@ -12,6 +12,7 @@
 //! Spelling conflicts between Toll's sources (digitoll-api.md §1.3) are
 //! accepted in both spellings on input; the one written is noted on the field.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Number;
 
@@ -72,56 +73,70 @@ pub(crate) fn json_kind(v: &serde_json::Value) -> &'static str {
 
 /// A postal address. Since 2024-04 consignor and consignee need country, city,
 /// postcode and a street line or PO box (digitoll-api.md §1.3, \[D S27\]).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Address {
     /// City, 1–35 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 35))]
     pub city: Option<String>,
     /// ISO 3166-1 alpha-2 country.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 2, max = 2))]
     pub country: Option<String>,
     /// Postcode, 1–17 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 17))]
     pub postcode: Option<String>,
     /// Street, 1–70 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 70))]
     pub street_line: Option<String>,
     /// Second street line, 1–70 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 70))]
     pub street_additional_line: Option<String>,
     /// House number, 1–35 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 35))]
     pub number: Option<String>,
     /// PO box, 1–70 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 70))]
     pub po_box: Option<String>,
     /// Sub-division (state/county), 1–35 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 35))]
     pub sub_division: Option<String>,
 }
 
 /// A phone number or e-mail address (CL707: `TE`, `EM`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("required" = ["identifier", "type"]))]
 pub struct Communication {
     /// The number or address, 1–512 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 512))]
     pub identifier: Option<String>,
     /// CL707 code.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 2))]
     pub kind: Option<String>,
 }
 
 /// A party: carrier, consignor, consignee or representative.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("required" = ["name"]))]
 pub struct Party {
     /// Name, 1–70 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 70))]
     pub name: Option<String>,
     /// Org no, EORI or national id, 1–17 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 17))]
     pub identification_number: Option<String>,
     /// CL729 (1 natural, 2 legal, 3 association); not used on the carrier.
     #[serde(
@@ -146,11 +161,13 @@ pub struct Party {
 }
 
 /// The driver (`operator`), mandatory on a transport.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("required" = ["name"]))]
 pub struct Operator {
     /// Driver's name, 1–70 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 70))]
     pub name: Option<String>,
     /// Driver's phone (`TE`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -158,11 +175,13 @@ pub struct Operator {
 }
 
 /// The vehicle crossing the border.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("required" = ["identificationNumber", "typeOfIdentification", "typeOfMeansOfTransport", "countryCode", "modeOfTransportCode"]))]
 pub struct ActiveBorderTransportMeans {
     /// Licence plate, 1–35 characters; immutable key on PUT.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 35))]
     pub identification_number: Option<String>,
     /// CL750 (30 = road vehicle); immutable key on PUT.
     #[serde(
@@ -170,6 +189,7 @@ pub struct ActiveBorderTransportMeans {
         deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(length(min = 2, max = 2))]
     pub type_of_identification: Option<String>,
     /// CL751.
     #[serde(
@@ -177,12 +197,15 @@ pub struct ActiveBorderTransportMeans {
         deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(length(min = 1, max = 4))]
     pub type_of_means_of_transport: Option<String>,
     /// Route number for scheduled traffic.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 35))]
     pub conveyance_reference_number: Option<String>,
     /// Nationality of the vehicle.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 2, max = 2))]
     pub country_code: Option<String>,
     /// CL018 (3 = road).
     #[serde(
@@ -190,6 +213,7 @@ pub struct ActiveBorderTransportMeans {
         deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(length(min = 1, max = 1))]
     pub mode_of_transport_code: Option<String>,
     /// The driver.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -197,24 +221,29 @@ pub struct ActiveBorderTransportMeans {
 }
 
 /// `{"referenceNumber": "NO371001"}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("required" = ["referenceNumber"]))]
 pub struct CustomsOfficeRef {
     /// CL141 code, exactly 8 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 8, max = 8))]
     pub reference_number: Option<String>,
 }
 
 /// A transport document reference as it appears in messages (lenient form of
 /// [`crate::TransportDocument`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("required" = ["documentNumber", "type"]))]
 pub struct DocumentRef {
     /// 1–70 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 70))]
     pub document_number: Option<String>,
     /// CL754, exactly 4 characters.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 4, max = 4))]
     pub doc_type: Option<String>,
 }
 
@@ -232,8 +261,9 @@ impl DocumentRef {
 /// `consignmentMasterLevel[].consignmentHouseLevel[].transportDocumentHouseLevel`
 /// follows the v1→v2 changelog (S26); whether `consignmentHouseLevel` is a list
 /// is unverified (\[I\]).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("required" = ["transportDocumentHouseLevel"]))]
 pub struct TransportHouseRef {
     /// The house waybill.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -241,7 +271,7 @@ pub struct TransportHouseRef {
 }
 
 /// One entry of `transport.consignmentMasterLevel`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TransportConsignment {
     /// The master waybill carried.
@@ -253,20 +283,23 @@ pub struct TransportConsignment {
 }
 
 /// `POST /transport` and `PUT /transport/{MRN}` body.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("required" = ["documentIssueDate", "activeBorderTransportMeans", "carrier", "customsOfficeOfFirstEntry", "scheduledDateAndTimeOfArrival", "estimatedDateAndTimeOfArrival"]))]
 pub struct Transport {
     /// When the message was issued (required).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document_issue_date: Option<TollInstant>,
     /// Submitting representative (optional).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("required" = ["identificationNumber"]))]
     pub representative: Option<Party>,
     /// The vehicle and driver (required).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active_border_transport_means: Option<ActiveBorderTransportMeans>,
     /// The carrier (required; moved to the root in v2).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("required" = ["identificationNumber"]))]
     pub carrier: Option<Party>,
     /// Border office (required).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -283,7 +316,7 @@ pub struct Transport {
 }
 
 /// Container data (`transportEquipment[]`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TransportEquipment {
     /// CL710.
@@ -305,19 +338,22 @@ pub struct TransportEquipment {
     pub container_supplier_type: Option<String>,
     /// Container number, 1–17 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 17))]
     pub container_identification_number: Option<String>,
 }
 
 /// A place (loading, unloading, acceptance, delivery). If neither `location`
 /// nor `address` is given, `unloCode` is required (S10).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Place {
     /// Free-text location, 1–35 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 35))]
     pub location: Option<String>,
     /// UN/LOCODE, 1–17 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 17))]
     pub unlo_code: Option<String>,
     /// Address (often only the country).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -325,16 +361,17 @@ pub struct Place {
 }
 
 /// A postal receptacle (mail bag) listed on a master (UPU post).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Receptacle {
     /// Receptacle ids, e.g. `GBASFZMLBKONAUN30001001019999`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(inner(length(min = 1, max = 35)))]
     pub receptacle_identification_number: Option<Vec<String>>,
 }
 
 /// `consignmentMasterLevel.consignmentHouseLevel` of a master (postal only).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MasterHouseLevel {
     /// Mail bags in this master.
@@ -343,8 +380,9 @@ pub struct MasterHouseLevel {
 }
 
 /// `consignmentMasterLevel` of a master consignment.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("required" = ["containerIndicator", "grossMass", "carrier", "consignor", "consignee", "transportDocumentMasterLevel"]))]
 pub struct MasterConsignmentLevel {
     /// CL708 (0/1), required.
     #[serde(
@@ -358,12 +396,15 @@ pub struct MasterConsignmentLevel {
     pub gross_mass: Option<Number>,
     /// Carrier; its id must equal the transport's carrier id for the link.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("required" = ["identificationNumber"]))]
     pub carrier: Option<Party>,
     /// Sender (required since 2024-04).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("required" = ["typeOfPerson", "address"], "properties" = {"address": {"required": ["country", "city", "postcode"]}}))]
     pub consignor: Option<Party>,
     /// Receiver (required since 2024-04).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("required" = ["typeOfPerson", "address"], "properties" = {"address": {"required": ["country", "city", "postcode"]}}))]
     pub consignee: Option<Party>,
     /// Master waybill; immutable key with the carrier id.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -383,14 +424,16 @@ pub struct MasterConsignmentLevel {
 }
 
 /// `POST /master-consignment` and `PUT /master-consignment/{MRN}` body.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("required" = ["documentIssueDate", "consignmentMasterLevel"]))]
 pub struct MasterConsignment {
     /// When the message was issued (required).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document_issue_date: Option<TollInstant>,
     /// Submitting representative (optional).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("required" = ["identificationNumber"]))]
     pub representative: Option<Party>,
     /// The consignment (required).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -400,20 +443,22 @@ pub struct MasterConsignment {
 /// Link of a direct consignment to the transport's carrier. Written as
 /// `tranportLevel`, Toll's verbatim spelling on S4 (the only source);
 /// `transportLevel` is accepted on input in case the live schema fixed it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TransportLevelRef {
     /// The transport's carrier id.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 17))]
     pub carrier_identification_number: Option<String>,
 }
 
 /// Link from a house to its master.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HouseMasterRef {
     /// The master's carrier id.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 17))]
     pub carrier_identification_number: Option<String>,
     /// The master waybill.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -421,7 +466,7 @@ pub struct HouseMasterRef {
 }
 
 /// `importProcedure` block of a house.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportProcedureBlock {
     /// The procedure at the border.
@@ -436,14 +481,17 @@ pub struct ImportProcedureBlock {
 }
 
 /// `previousDocuments[]`: a CUDE (TVINN declaration id) or a reference.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("required" = ["typeOfReference"]))]
 pub struct PreviousDocument {
     /// CL228 or CUDE/RETR/GONU/C624, exactly 4 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 4, max = 4))]
     pub type_of_reference: Option<String>,
     /// The reference (not for CUDE), 1–70 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 70))]
     pub reference_number: Option<String>,
     /// CUDE: declarant number, 9–11 characters.
     #[serde(
@@ -451,6 +499,7 @@ pub struct PreviousDocument {
         deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(length(min = 9, max = 11))]
     pub declarant_number: Option<String>,
     /// CUDE: declaration date, `yyyy-MM-dd`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -461,12 +510,14 @@ pub struct PreviousDocument {
         deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(length(min = 1, max = 6))]
     pub sequence_number: Option<String>,
 }
 
 /// `exportFromEU[]`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("required" = ["typeOfExport"]))]
 pub struct ExportFromEu {
     /// TB_EXPORTTYPE.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -477,8 +528,9 @@ pub struct ExportFromEu {
 }
 
 /// `goodsItem[].itemAmountInvoicedVOEC`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("required" = ["value"]))]
 pub struct ItemAmountInvoicedVoec {
     /// Invoiced value in NOK; over 3000 is rejected (S10).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -492,7 +544,8 @@ pub struct ItemAmountInvoicedVoec {
 /// `harmonizedSystemSubheadingCode` (S1's current procedure table, the S26
 /// changelog and the public client agree); S13's example spelling
 /// `harmonizedSystemSubHeadingCode` is accepted on input.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(extend("required" = ["harmonizedSystemSubheadingCode"]))]
 pub struct CommodityCodeVoec {
     /// HS subheading, exactly 6 characters.
     #[serde(
@@ -502,12 +555,14 @@ pub struct CommodityCodeVoec {
         deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(length(min = 6, max = 6))]
     pub harmonized_system_subheading_code: Option<String>,
 }
 
 /// `goodsItem[].additionalFiscalReferences` (the VOEC number).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("required" = ["vatIdentificationNumber"]))]
 pub struct AdditionalFiscalReference {
     /// VOEC number, 1–17 characters.
     #[serde(
@@ -515,14 +570,16 @@ pub struct AdditionalFiscalReference {
         deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(length(min = 1, max = 17))]
     pub vat_identification_number: Option<String>,
     /// CL756, e.g. FR5 (VOEC vendor).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 3))]
     pub role: Option<String>,
 }
 
 /// A VOEC goods item (only with `IMMEDIATE_RELEASE_VOEC`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct GoodsItem {
     /// Value and count.
     #[serde(
@@ -544,11 +601,13 @@ pub struct GoodsItem {
 }
 
 /// `consignmentHouseLevel` of a house consignment.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("required" = ["containerIndicator", "totalGrossMass", "numberOfPackages", "goodsDescription", "transportDocumentHouseLevel", "consignor", "consignee"]))]
 pub struct HouseConsignmentLevel {
     /// Postal item in a receptacle (links to the master by receptacle id).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 35))]
     pub receptacle_identification_number: Option<String>,
     /// `true` for a house linked straight to a transport.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -575,6 +634,7 @@ pub struct HouseConsignmentLevel {
     pub number_of_packages: Option<Number>,
     /// Goods description, required (v2).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 512))]
     pub goods_description: Option<String>,
     /// House waybill (required; immutable key).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -593,9 +653,11 @@ pub struct HouseConsignmentLevel {
     pub export_from_eu: Option<Vec<ExportFromEu>>,
     /// Sender (required; address required since 2024-04).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("required" = ["typeOfPerson", "address"], "properties" = {"address": {"required": ["country", "city", "postcode"]}}))]
     pub consignor: Option<Party>,
     /// Receiver (required; address required since 2024-04).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("required" = ["typeOfPerson", "address"], "properties" = {"address": {"required": ["country", "city", "postcode"]}}))]
     pub consignee: Option<Party>,
     /// Place of acceptance (optional).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -612,14 +674,16 @@ pub struct HouseConsignmentLevel {
 }
 
 /// `POST /house-consignment` and `PUT /house-consignment/{MRN}` body.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("required" = ["documentIssueDate", "consignmentHouseLevel"]))]
 pub struct HouseConsignment {
     /// When the message was issued (required).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document_issue_date: Option<TollInstant>,
     /// Submitting representative (optional).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("required" = ["identificationNumber"]))]
     pub representative: Option<Party>,
     /// The consignment (required).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -628,35 +692,41 @@ pub struct HouseConsignment {
 
 /// Relation create body (S6): links two existing messages by MRN. The path
 /// (`POST /relation`) is a guess (\[I\]).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("required" = ["representative", "parentObjectType", "parentObjectReference", "childObjectType", "childObjectReference"]))]
 pub struct Relation {
     /// The representative's org no (a plain string here, per S6's example).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 17))]
     pub representative: Option<String>,
     /// TRANSPORT, MASTER_CONSIGNMENT, ...
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_object_type: Option<ObjectType>,
     /// The parent's MRN.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 18, max = 18))]
     pub parent_object_reference: Option<String>,
     /// The child's type.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub child_object_type: Option<ObjectType>,
     /// The child's MRN.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 18, max = 18))]
     pub child_object_reference: Option<String>,
 }
 
 /// DELETE body for transport, master, house and relation: at least
 /// `documentIssueDate`; the public client also sends the representative.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("required" = ["documentIssueDate"]))]
 pub struct DeleteBody {
     /// When the deletion was issued (required).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document_issue_date: Option<TollInstant>,
     /// Submitting representative (optional).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("required" = ["identificationNumber"]))]
     pub representative: Option<Party>,
 }

@@ -13,6 +13,7 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::road::DocumentRef;
@@ -74,6 +75,17 @@ macro_rules! open_code {
                 Ok(Self::from_code(&s))
             }
         }
+
+        /// A string enum of the known codes (what we send; unknown codes
+        /// are still read as `Other`).
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({ "type": "string", "enum": [$($wire),+] })
+            }
+        }
     };
 }
 
@@ -103,7 +115,7 @@ open_code! {
 }
 
 /// `routingResult` of a routing item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoutingResult {
     /// The signal's id: the marker for the next call.
@@ -119,7 +131,7 @@ pub struct RoutingResult {
 }
 
 /// `activeBorderTransportMeans` of a routing item.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoutingTransportMeans {
     /// Plate, flight number, IMO, …
@@ -132,7 +144,7 @@ pub struct RoutingTransportMeans {
 
 /// `transportDocumentHouseLevel` of a routing item (`referenceNumber` here,
 /// not `documentNumber`, \[D S30\]).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoutingDocument {
     /// The waybill number.
@@ -155,7 +167,7 @@ impl From<&DocumentRef> for RoutingDocument {
 /// One item of either routing feed. House items carry the house document
 /// (and `houseMRN`, \[I\]); transport items carry `transportMRN` and the
 /// means of transport. Every field but `routingResult` is optional.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoutingSignal {
     /// The decision and the signal's id.

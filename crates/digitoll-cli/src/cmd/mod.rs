@@ -12,6 +12,7 @@ mod profile;
 mod road;
 mod serve;
 mod sim;
+pub(crate) mod spec;
 mod tenants;
 mod token;
 mod validate;
@@ -50,5 +51,6 @@ pub(crate) async fn run(command: Command, profile: Option<PathBuf>) -> anyhow::R
         Command::Onboard(args) => onboard::run(*args).await,
         Command::Clients(cmd) => clients::run(*cmd).await,
         Command::Bench(args) => bench::run(*args).await,
+        Command::Spec(cmd) => spec::run(*cmd, &*load()?).await,
     }
 }

@@ -347,8 +347,23 @@ fn print_status(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let failed = !status.validation_error_list.is_empty() || status.mrn.is_none();
+    // Toll answered with a body we could not read: show it as received,
+    // with whatever could be salvaged; an unreadable status is exit 2.
+    let unreadable = status.unparsed.is_some() && !status.status.is_known();
     if json {
-        output::json(status)?;
+        let mut v = serde_json::to_value(status)?;
+        if let Some(u) = &status.unparsed {
+            v["unparsed"] = json!({"httpStatus": u.http_status, "error": u.error, "body": u.body});
+        }
+        output::json(&v)?;
+    } else if let Some(u) = status.unparsed.as_ref().filter(|_| unreadable) {
+        outln!(
+            "? Toll answered HTTP {} for the {}, but the body did not parse ({}):\n    {}",
+            u.http_status,
+            kind_label(kind),
+            u.error,
+            u.body
+        );
     } else if failed {
         outln!("✗ {} failed Toll's validation:", kind_label(kind));
         for e in &status.validation_error_list {
@@ -368,7 +383,16 @@ fn print_status(
             outln!("    ! INCOMPLETE: {r}");
         }
     }
-    Ok(if failed {
+    if let Some(u) = status.unparsed.as_ref().filter(|_| !json && !unreadable) {
+        outln!(
+            "    ! Toll's answer did not parse fully ({}); as received: {}",
+            u.error,
+            u.body
+        );
+    }
+    Ok(if unreadable {
+        ExitCode::from(2)
+    } else if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

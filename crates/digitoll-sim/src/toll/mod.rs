@@ -39,6 +39,7 @@
 //! | `POST /api/movement/arrival/v1/arrival`, `GET …/validation-status/{requestId}` | arrival → border crossing (the `entry` module) |
 //! | `GET /api/movement/arrival/v1/entry/status/{mrn}` | entry status of a transport of any mode, any movement scope (S7: the arrival API is "designed for all modes") |
 //! | `POST /api/goodsdeclaration/document/v2/declaration-id/{id}/document` | document upload (the `documents` module) |
+//! | `GET <base>/v3/api-docs` for every API base above | our model's OpenAPI document of that API (`digitoll_model::spec`), unauthenticated \[I\] |
 //!
 //! # Authentication and visibility
 //!
@@ -109,6 +110,7 @@
 //! ```
 
 pub(crate) mod admin;
+mod api_docs;
 mod auth;
 pub(crate) mod documents;
 pub(crate) mod entry;
@@ -375,5 +377,5 @@ pub(crate) fn routes(profile: &ContractProfile) -> Router<Arc<SimState>> {
             rename::rename_fields(renames.clone(), request, next)
         }))
     };
-    api.merge(admin::routes())
+    api.merge(admin::routes()).merge(api_docs::routes(profile))
 }
