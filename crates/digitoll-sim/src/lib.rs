@@ -95,6 +95,7 @@ mod keys;
 mod maskinporten;
 mod record;
 mod registry;
+pub mod replay;
 pub mod selfservice;
 mod server;
 mod state;
@@ -113,6 +114,7 @@ pub use demo::{
 pub use faults::{ActiveFault, Fault, FaultKind, FaultUntil};
 pub use keys::RsaPrivateKey;
 pub use record::{RecordedBody, RecordedRequest};
+pub use replay::{Exchange, Remote, TranscriptError, parse_transcript};
 pub use registry::{ClientRegistration, Delegation, Organisation, ScopeGrant, is_valid_org_no};
 pub use server::{RunningSimulator, Simulator, SimulatorBuilder};
 pub use toll::{
