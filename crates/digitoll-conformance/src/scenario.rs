@@ -125,6 +125,16 @@ impl Documents {
         })
     }
 
+    /// The presentation's client-chosen requestId: derived from the run tag,
+    /// so a replay of the run's transcript sees the same id.
+    fn presentation_request_id(&self) -> uuid::Uuid {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(format!("digitoll-conformance presentation {}", self.tag));
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        uuid::Builder::from_random_bytes(bytes).into_uuid()
+    }
+
     fn master_key(&self) -> DocumentKey {
         DocumentKey {
             document_number: format!("CMR-DTC-{}-LOOKUP", self.tag),
@@ -362,7 +372,7 @@ pub(crate) async fn run(
         let id = "presentation.house";
         r.begin(id);
         let body = Presentation::house(
-            &uuid::Uuid::new_v4().to_string(),
+            &docs.presentation_request_id().to_string(),
             OFFICE,
             docs.house_ref()?,
         );
