@@ -25,6 +25,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use digitoll_model::profile::ContractProfile;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
@@ -66,6 +67,7 @@ impl Simulator {
             demo_key: None,
             toll: TollConfig::default(),
             replay: None,
+            profile: ContractProfile::default(),
         }
     }
 }
@@ -84,9 +86,19 @@ pub struct SimulatorBuilder {
     demo_key: Option<RsaPrivateKey>,
     toll: TollConfig,
     replay: Option<Vec<crate::replay::Exchange>>,
+    profile: ContractProfile,
 }
 
 impl SimulatorBuilder {
+    /// The contract profile to behave by (default: our reading of Toll's
+    /// documentation): routes at its `[endpoints]` paths, validation with its
+    /// `[rules]` and `[rule_text]`, answers renamed by `[response_fields]`,
+    /// `[simulator]` statuses and `[maskinporten] accept_claims`.
+    pub fn profile(mut self, profile: ContractProfile) -> Self {
+        self.profile = profile;
+        self
+    }
+
     /// Address to listen on (default `127.0.0.1:0`, a free port).
     pub fn bind(mut self, addr: SocketAddr) -> Self {
         self.bind = addr;
@@ -180,6 +192,7 @@ impl SimulatorBuilder {
     /// if asked, and serves in a background task. The server stops when the
     /// returned [`RunningSimulator`] is shut down or dropped.
     pub async fn start(self) -> Result<RunningSimulator, SimError> {
+        toll::paths::check(&self.profile)?;
         let listener = TcpListener::bind(self.bind)
             .await
             .map_err(|source| SimError::Bind {
@@ -222,6 +235,7 @@ impl SimulatorBuilder {
             token_lifetime: RwLock::new(self.token_lifetime),
             toll: TollState::new(self.toll),
             selfservice: Default::default(),
+            profile: Arc::new(self.profile),
         });
         let control = SimControl {
             state: state.clone(),
@@ -332,7 +346,7 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
     Router::new()
         .merge(maskinporten::routes())
         .merge(admin::routes())
-        .merge(toll::routes())
+        .merge(toll::routes(&state.profile))
         .merge(crate::selfservice::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), observe))

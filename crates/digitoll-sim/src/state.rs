@@ -40,6 +40,8 @@ pub(crate) struct SimState {
     pub(crate) toll: TollState,
     /// Digdir's self-service API: key sets as shown, upload times, propagation.
     pub(crate) selfservice: crate::selfservice::SelfServiceState,
+    /// The contract profile the simulator behaves by.
+    pub(crate) profile: std::sync::Arc<digitoll_model::ContractProfile>,
 }
 
 impl SimState {

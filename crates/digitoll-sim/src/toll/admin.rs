@@ -212,7 +212,8 @@ impl SimControl {
         body: &str,
     ) -> Result<String, SimError> {
         let now = self.state.clock.now();
-        let ctx = digitoll_model::ValidationContext::new(now);
+        let ctx = digitoll_model::ValidationContext::new(now)
+            .with_rule_overrides(self.state.profile.rules.clone());
         let (message, report) =
             digitoll_model::validate_json_for(mode, kind.model_kind(), body, &ctx)
                 .map_err(|e| SimError::InvalidInput(format!("body: {e}")))?;

@@ -22,14 +22,11 @@
 
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use axum::{Json, Router};
-use digitoll_model::documents::{
-    DOCUMENT_BASE, DOCUMENT_SCOPE, DOCUMENT_SCOPE_EU, DocumentUploadResponse,
-};
+use digitoll_model::documents::{DOCUMENT_SCOPE, DOCUMENT_SCOPE_EU, DocumentUploadResponse};
 use digitoll_model::{DeclarationId, DocumentType, FileKind, MAX_DOCUMENT_BYTES, UploadError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -38,7 +35,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::auth::authenticate;
+use super::paths::{Params, mount};
 use crate::state::SimState;
+use digitoll_model::profile::ContractProfile;
 
 /// Room for the multipart framing and the metadata part above the file limit.
 const FRAMING_BYTES: usize = 1024 * 1024;
@@ -69,11 +68,9 @@ pub struct UploadedDocument {
     pub received_at: OffsetDateTime,
 }
 
-pub(super) fn routes() -> Router<Arc<SimState>> {
-    Router::new().route(
-        &format!("{DOCUMENT_BASE}/declaration-id/{{declaration_id}}/document"),
-        post(upload).layer(DefaultBodyLimit::max(MAX_DOCUMENT_BYTES + FRAMING_BYTES)),
-    )
+pub(super) fn routes(profile: &ContractProfile) -> Router<Arc<SimState>> {
+    mount(Router::new(), profile, "document.upload", upload)
+        .layer(DefaultBodyLimit::max(MAX_DOCUMENT_BYTES + FRAMING_BYTES))
 }
 
 fn error(status: StatusCode, field: &str, message: impl Into<String>) -> Response {
@@ -109,7 +106,7 @@ fn multipart_error(e: &axum::extract::multipart::MultipartError, field: &str) ->
 
 async fn upload(
     State(state): State<Arc<SimState>>,
-    Path(declaration_id): Path<String>,
+    params: Params,
     headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
@@ -123,6 +120,7 @@ async fn upload(
         Ok(org) => org,
         Err(response) => return *response,
     };
+    let declaration_id = params.get("declarationId");
     let declaration = match DeclarationId::parse(&declaration_id) {
         Ok(d) => d,
         Err(e) => return error(StatusCode::BAD_REQUEST, "declarationId", e.to_string()),

@@ -34,12 +34,12 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
-use digitoll_model::entry::{ARRIVAL_BASE, ENTRY_SCOPE, ENTRY_SCOPE_EU, PRESENTATION_BASE};
+use digitoll_model::entry::{ENTRY_SCOPE, ENTRY_SCOPE_EU};
+use digitoll_model::profile::ContractProfile;
 use digitoll_model::responses::AsyncValidationError;
 use digitoll_model::routing::{RoutingDocument, RoutingTransportMeans};
 use digitoll_model::validate::messages as msg;
@@ -54,6 +54,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::auth::{authenticate, authenticate_mode};
+use super::paths::{Params, mount};
 use super::routing::{RoutingChoice, RoutingFeed, RoutingSignalInfo};
 use super::store::{Arrival, HouseSlot, MasterSlot};
 use super::{MessageState, Store, SubmissionStatus, TollMessageKind, not_found};
@@ -535,43 +536,50 @@ impl Store {
     }
 }
 
-pub(super) fn routes() -> Router<Arc<SimState>> {
+pub(super) fn routes(profile: &ContractProfile) -> Router<Arc<SimState>> {
     let mut router = Router::new();
     for kind in PresentationKind::ALL {
-        router = router.route(
-            &format!("{PRESENTATION_BASE}/{}", kind.path_segment()),
-            post(
-                move |State(s): State<Arc<SimState>>, headers: HeaderMap, body: Bytes| async move {
-                    submit(&s, EntryApi::Presentation(kind), &headers, &body)
-                },
-            ),
+        router = mount(
+            router,
+            profile,
+            &format!("presentation.{}", kind.path_segment()),
+            move |State(s): State<Arc<SimState>>, headers: HeaderMap, body: Bytes| async move {
+                submit(&s, EntryApi::Presentation(kind), &headers, &body)
+            },
         );
     }
-    router
-        .route(
-            &format!("{PRESENTATION_BASE}/validation-status/{{request_id}}"),
-            get(
-                |State(s): State<Arc<SimState>>, Path(id): Path<String>, headers: HeaderMap| async move {
-                    status(&s, true, &id, &headers)
-                },
-            ),
-        )
-        .route(
-            &format!("{ARRIVAL_BASE}/arrival"),
-            post(
-                |State(s): State<Arc<SimState>>, headers: HeaderMap, body: Bytes| async move {
-                    submit(&s, EntryApi::Arrival, &headers, &body)
-                },
-            ),
-        )
-        .route(
-            &format!("{ARRIVAL_BASE}/validation-status/{{request_id}}"),
-            get(
-                |State(s): State<Arc<SimState>>, Path(id): Path<String>, headers: HeaderMap| async move {
-                    status(&s, false, &id, &headers)
-                },
-            ),
-        )
+    // Both forms of the presentation validation status: the documented one
+    // (no `{requestId}` segment, the id as a query parameter [I], S19) and
+    // the movement APIs' path form our earlier reading used [I].
+    for id in [
+        "presentation.validation-status",
+        "presentation.validation-status.by-path",
+    ] {
+        router = mount(
+            router,
+            profile,
+            id,
+            |State(s): State<Arc<SimState>>, p: Params, headers: HeaderMap| async move {
+                status(&s, true, &p.get("requestId"), &headers)
+            },
+        );
+    }
+    router = mount(
+        router,
+        profile,
+        "arrival.create",
+        |State(s): State<Arc<SimState>>, headers: HeaderMap, body: Bytes| async move {
+            submit(&s, EntryApi::Arrival, &headers, &body)
+        },
+    );
+    mount(
+        router,
+        profile,
+        "arrival.validation-status",
+        |State(s): State<Arc<SimState>>, p: Params, headers: HeaderMap| async move {
+            status(&s, false, &p.get("requestId"), &headers)
+        },
+    )
 }
 
 fn bad_request(body: impl Serialize) -> Response {
@@ -609,7 +617,7 @@ fn submit(state: &SimState, api: EntryApi, headers: &HeaderMap, body: &Bytes) ->
         ]}));
     };
     let now = state.clock.now();
-    let ctx = ValidationContext::new(now);
+    let ctx = ValidationContext::new(now).with_rule_overrides(state.profile.rules.clone());
     let (body, report, client_id) = match api {
         EntryApi::Presentation(kind) => match validate_presentation_json(kind, text, &ctx) {
             Ok((p, report)) => {
@@ -672,7 +680,7 @@ fn status(state: &SimState, presentation: bool, id: &str, headers: &HeaderMap) -
         .and_then(|u| store.entry_index.get(&u).map(|&i| &store.entry_requests[i]))
         .filter(|r| r.org == org && matches!(r.api, EntryApi::Presentation(_)) == presentation);
     match request.and_then(|r| r.result.clone()) {
-        Some(result) => Json(result).into_response(),
+        Some(result) => super::query::ready_response(state, result),
         None if request.is_some() => {
             not_found(format!("request {id} is still being processed; poll again"))
         }

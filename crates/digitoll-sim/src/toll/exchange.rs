@@ -23,19 +23,17 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use axum::{Json, Router};
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 
 use super::auth::{TollToken, auth_error};
+use super::paths::mount;
 use crate::state::SimState;
+use digitoll_model::profile::ContractProfile;
 
-/// Path of the token exchange.
-pub(crate) const PATH: &str = "/api/access/external/oauth/token";
-
-pub(super) fn routes() -> Router<Arc<SimState>> {
-    Router::new().route(PATH, post(exchange))
+pub(super) fn routes(profile: &ContractProfile) -> Router<Arc<SimState>> {
+    mount(Router::new(), profile, "token-exchange", exchange)
 }
 
 fn bad_request(error: &str, description: &str) -> Response {

@@ -109,8 +109,10 @@ pub(crate) mod documents;
 pub(crate) mod entry;
 pub(crate) mod exchange;
 mod movement;
+pub(crate) mod paths;
 mod processing;
 mod query;
+mod rename;
 pub(crate) mod routing;
 mod store;
 
@@ -122,6 +124,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::state::SimState;
+use digitoll_model::profile::ContractProfile;
 
 pub(crate) use auth::TokenStore;
 pub use documents::UploadedDocument;
@@ -153,6 +156,16 @@ impl TollMessageKind {
     /// from the model, where these names live.
     pub fn path_segment(self) -> &'static str {
         self.model_kind().path_segment()
+    }
+
+    /// The kind's name in endpoint ids (`road.master.create`).
+    pub(crate) fn endpoint_name(self) -> &'static str {
+        match self {
+            Self::Transport => "transport",
+            Self::MasterConsignment => "master",
+            Self::HouseConsignment => "house",
+            Self::Relation => "relation",
+        }
     }
 
     /// The relation object type (`TRANSPORT`, …) of this kind.
@@ -338,14 +351,24 @@ pub(crate) fn not_found(message: String) -> axum::response::Response {
         .into_response()
 }
 
-/// Routes of the Toll APIs and of the Toll admin API under `/sim/toll/`.
-pub(crate) fn routes() -> Router<Arc<SimState>> {
-    Router::new()
-        .merge(exchange::routes())
-        .merge(movement::routes())
-        .merge(query::routes())
-        .merge(entry::routes())
-        .merge(routing::routes())
-        .merge(documents::routes())
-        .merge(admin::routes())
+/// Routes of the Toll APIs, at `profile`'s paths, and of the Toll admin API
+/// under `/sim/toll/`. The Toll answers pass through the profile's
+/// `[response_fields]` renames.
+pub(crate) fn routes(profile: &ContractProfile) -> Router<Arc<SimState>> {
+    let api = Router::new()
+        .merge(exchange::routes(profile))
+        .merge(movement::routes(profile))
+        .merge(query::routes(profile))
+        .merge(entry::routes(profile))
+        .merge(routing::routes(profile))
+        .merge(documents::routes(profile));
+    let api = if profile.response_fields.is_empty() {
+        api
+    } else {
+        let renames = Arc::new(profile.response_fields.clone());
+        api.layer(axum::middleware::from_fn(move |request, next| {
+            rename::rename_fields(renames.clone(), request, next)
+        }))
+    };
+    api.merge(admin::routes())
 }

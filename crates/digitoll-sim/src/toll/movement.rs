@@ -17,33 +17,41 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use digitoll_model::profile::ContractProfile;
 use digitoll_model::{
     MessageKind, Outcome, PlaygroundFixtures, TransportMode, ValidationContext, validate_json_for,
 };
 use serde_json::{Value, json};
 
 use super::auth::authenticate_mode;
+use super::paths::{Params, mount};
 use super::store::{RequestRecord, Verdict, Work};
 use super::{SubmissionOperation, SubmissionStatus, TollMessageKind, not_found};
 use crate::state::SimState;
 
-pub(super) fn routes() -> Router<Arc<SimState>> {
+pub(super) fn routes(profile: &ContractProfile) -> Router<Arc<SimState>> {
     let mut router = Router::new();
     for mode in TransportMode::ALL {
-        router = router.merge(mode_routes(mode));
+        router = mode_routes(router, profile, mode);
     }
     router
 }
 
-fn mode_routes(mode: TransportMode) -> Router<Arc<SimState>> {
-    let base = mode.submission_base();
-    let mut router = Router::new().route(
-        &format!("{base}/test-auth"),
-        get(move |State(s): State<Arc<SimState>>, headers: HeaderMap| test_auth(s, mode, headers)),
+/// The submission API of one mode, at the profile's paths.
+fn mode_routes(
+    mut router: Router<Arc<SimState>>,
+    profile: &ContractProfile,
+    mode: TransportMode,
+) -> Router<Arc<SimState>> {
+    let m = mode.path_segment();
+    router = mount(
+        router,
+        profile,
+        &format!("{m}.test-auth"),
+        move |State(s): State<Arc<SimState>>, headers: HeaderMap| test_auth(s, mode, headers),
     );
     for kind in [
         TollMessageKind::Transport,
@@ -51,62 +59,61 @@ fn mode_routes(mode: TransportMode) -> Router<Arc<SimState>> {
         TollMessageKind::HouseConsignment,
         TollMessageKind::Relation,
     ] {
-        let collection = format!("{base}/{}", kind.path_segment());
-        let item = format!("{collection}/{{mrn}}");
-        router = router.route(
-            &collection,
-            post(
-                move |State(s): State<Arc<SimState>>, headers: HeaderMap, body: Bytes| {
+        let k = kind.endpoint_name();
+        router = mount(
+            router,
+            profile,
+            &format!("{m}.{k}.create"),
+            move |State(s): State<Arc<SimState>>, headers: HeaderMap, body: Bytes| {
+                submit(
+                    s,
+                    mode,
+                    kind,
+                    SubmissionOperation::Create,
+                    None,
+                    headers,
+                    body,
+                )
+            },
+        );
+        router = mount(
+            router,
+            profile,
+            &format!("{m}.{k}.delete"),
+            move |State(s): State<Arc<SimState>>, p: Params, headers: HeaderMap, body: Bytes| {
+                submit(
+                    s,
+                    mode,
+                    kind,
+                    SubmissionOperation::Delete,
+                    Some(p.get("mrn")),
+                    headers,
+                    body,
+                )
+            },
+        );
+        // Relations have no PUT: change = DELETE + POST (S6).
+        if kind != TollMessageKind::Relation {
+            router = mount(
+                router,
+                profile,
+                &format!("{m}.{k}.update"),
+                move |State(s): State<Arc<SimState>>,
+                      p: Params,
+                      headers: HeaderMap,
+                      body: Bytes| {
                     submit(
                         s,
                         mode,
                         kind,
-                        SubmissionOperation::Create,
-                        None,
+                        SubmissionOperation::Update,
+                        Some(p.get("mrn")),
                         headers,
                         body,
                     )
                 },
-            ),
-        );
-        let delete_handler = move |State(s): State<Arc<SimState>>,
-                                   Path(mrn): Path<String>,
-                                   headers: HeaderMap,
-                                   body: Bytes| {
-            submit(
-                s,
-                mode,
-                kind,
-                SubmissionOperation::Delete,
-                Some(mrn),
-                headers,
-                body,
-            )
-        };
-        router = if kind == TollMessageKind::Relation {
-            // Relations have no PUT: change = DELETE + POST (S6).
-            router.route(&item, delete(delete_handler))
-        } else {
-            router.route(
-                &item,
-                delete(delete_handler).put(
-                    move |State(s): State<Arc<SimState>>,
-                          Path(mrn): Path<String>,
-                          headers: HeaderMap,
-                          body: Bytes| {
-                        submit(
-                            s,
-                            mode,
-                            kind,
-                            SubmissionOperation::Update,
-                            Some(mrn),
-                            headers,
-                            body,
-                        )
-                    },
-                ),
-            )
-        };
+            );
+        }
     }
     router
 }
@@ -164,8 +171,9 @@ async fn submit(
         ]}));
     };
     let config = state.toll.config();
-    let mut ctx =
-        ValidationContext::new(now).with_first_submission(operation == SubmissionOperation::Create);
+    let mut ctx = ValidationContext::new(now)
+        .with_first_submission(operation == SubmissionOperation::Create)
+        .with_rule_overrides(state.profile.rules.clone());
     if config.playground {
         ctx = ctx.with_playground(PlaygroundFixtures::default());
     }

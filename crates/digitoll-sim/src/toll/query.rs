@@ -24,98 +24,123 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::{Json, Router};
 use digitoll_model::TollInstant;
 use serde_json::{Value, json};
 
 use digitoll_model::TransportMode;
+use digitoll_model::profile::ContractProfile;
+
+use super::paths::{Params, mount};
 
 use super::auth::{Caller, authenticate_mode};
 use super::store::{HouseSlot, MasterSlot, StoredMessage, Weight};
 use super::{Store, SubmissionStatus, TollMessageKind, not_found};
 use crate::state::SimState;
 
-pub(super) fn routes() -> Router<Arc<SimState>> {
+pub(super) fn routes(profile: &ContractProfile) -> Router<Arc<SimState>> {
     let mut router = Router::new();
     for mode in TransportMode::ALL {
-        router = router.merge(mode_routes(mode));
+        router = mode_routes(router, profile, mode);
     }
-    router
+    // Entry status on the arrival API, "designed for all modes" (S7): any
+    // movement scope, any mode's transport [I: the arrival scope is undocumented].
+    mount(
+        router,
+        profile,
+        "arrival.entry-status",
+        |State(s): State<Arc<SimState>>, p: Params, headers: HeaderMap| async move {
+            arrival_entry_status(&s, &headers, &p.get("mrn"))
+        },
+    )
 }
 
-/// The query API of one mode (same endpoints for every mode, §1.5).
-fn mode_routes(mode: TransportMode) -> Router<Arc<SimState>> {
-    let base = mode.query_base();
-    let mut router = Router::new();
+/// The query API of one mode (same endpoints for every mode, §1.5), at the
+/// profile's paths.
+fn mode_routes(
+    mut router: Router<Arc<SimState>>,
+    profile: &ContractProfile,
+    mode: TransportMode,
+) -> Router<Arc<SimState>> {
+    let m = mode.path_segment();
     for kind in [
         TollMessageKind::Transport,
         TollMessageKind::MasterConsignment,
         TollMessageKind::HouseConsignment,
         TollMessageKind::Relation,
     ] {
-        router = router.route(
-            &format!(
-                "{base}/{}/validation-status/{{request_id}}",
-                kind.path_segment()
-            ),
-            get(
-                move |State(s): State<Arc<SimState>>,
-                      Path(id): Path<String>,
-                      headers: HeaderMap| async move {
-                    with_store(&s, &headers, mode, |store, caller| {
-                        validation_status(store, caller, kind, &id)
-                    })
-                },
-            ),
+        router = mount(
+            router,
+            profile,
+            &format!("{m}.{}.validation-status", kind.endpoint_name()),
+            move |State(s): State<Arc<SimState>>, p: Params, headers: HeaderMap| async move {
+                let id = p.get("requestId");
+                match with_store_value(&s, &headers, mode, |store, caller| {
+                    validation_status(store, caller, kind, &id)
+                }) {
+                    Ok(value) => ready_response(&s, value),
+                    Err(response) => *response,
+                }
+            },
         );
     }
-    router
-        .route(
-            &format!("{base}/transport/{{mrn}}/status-with-descendants"),
-            get(by_mrn(mode, transport_tree)),
-        )
-        .route(
-            &format!("{base}/transport/{{mrn}}/master-consignment/transport-document/status"),
-            get(by_mrn(mode, transport_masters)),
-        )
-        .route(
-            &format!("{base}/transport/{{mrn}}/house-consignment/transport-document/status"),
-            get(by_mrn(mode, transport_houses)),
-        )
-        .route(
-            &format!("{base}/master-consignment/{{mrn}}/status-with-descendants"),
-            get(by_mrn(mode, master_tree)),
-        )
-        .route(
-            &format!("{base}/master-consignment/{{mrn}}/transport-document/status"),
-            get(by_mrn(mode, master_houses)),
-        )
-        .route(
-            &format!("{base}/master-consignment/transport-document/status"),
-            get(lookup(mode, TollMessageKind::MasterConsignment)),
-        )
-        .route(
-            &format!("{base}/house-consignment/{{mrn}}/transport-document/status"),
-            get(by_mrn(mode, house_status)),
-        )
-        .route(
-            &format!("{base}/house-consignment/transport-document/status"),
-            get(lookup(mode, TollMessageKind::HouseConsignment)),
-        )
-        .route(
-            &format!(
-                "{base}/house-consignment/postal-receptacle/{{receptacle}}/transport-document/status"
-            ),
-            get(by_mrn(mode, receptacle_houses)),
-        )
-        .route(
-            &format!("{base}/entry/status/{{mrn}}"),
-            get(by_mrn(mode, entry_status)),
-        )
+    let by_mrn_routes: [(&str, &str, QueryFn); 7] = [
+        ("transport.status-with-descendants", "mrn", transport_tree),
+        ("transport.master-documents", "mrn", transport_masters),
+        ("transport.house-documents", "mrn", transport_houses),
+        ("master.status-with-descendants", "mrn", master_tree),
+        ("master.house-documents", "mrn", master_houses),
+        ("house.status", "mrn", house_status),
+        ("house.postal-receptacle", "receptacleId", receptacle_houses),
+    ];
+    for (id, name, f) in by_mrn_routes {
+        router = mount(
+            router,
+            profile,
+            &format!("{m}.{id}"),
+            by_param(mode, name, f),
+        );
+    }
+    router = mount(
+        router,
+        profile,
+        &format!("{m}.entry-status"),
+        by_param(mode, "mrn", entry_status),
+    );
+    router = mount(
+        router,
+        profile,
+        &format!("{m}.master.lookup"),
+        lookup(mode, TollMessageKind::MasterConsignment),
+    );
+    mount(
+        router,
+        profile,
+        &format!("{m}.house.lookup"),
+        lookup(mode, TollMessageKind::HouseConsignment),
+    )
+}
+
+type QueryFn = fn(&Store, &Caller, &str) -> QueryResult;
+
+/// A ready validation status, answered with the profile's `[simulator]`
+/// status: `failure_status` for FAILURE (202 by default, as Toll documents in
+/// `asynkrone-valideringsfeil-EN.html`), `success_status` otherwise.
+pub(super) fn ready_response(state: &SimState, value: Value) -> Response {
+    let settings = state.profile.simulator;
+    let code = if value.get("status").and_then(Value::as_str) == Some("FAILURE") {
+        settings.failure_status
+    } else {
+        settings.success_status
+    };
+    (
+        StatusCode::from_u16(code).unwrap_or(StatusCode::OK),
+        Json(value),
+    )
+        .into_response()
 }
 
 type QueryResult = Result<Value, Box<Response>>;
@@ -127,29 +152,65 @@ fn with_store(
     mode: TransportMode,
     f: impl FnOnce(&Store, &Caller) -> QueryResult,
 ) -> Response {
-    let now = state.clock.now();
-    let caller = match authenticate_mode(&state.toll.tokens, headers, now, mode) {
-        Ok(caller) => caller,
-        Err(response) => return *response,
-    };
-    let store = state.toll.store_at(now);
-    match f(&store, &caller) {
+    match with_store_value(state, headers, mode, f) {
         Ok(value) => Json(value).into_response(),
         Err(response) => *response,
     }
 }
 
-/// A handler for `…/{param}/…` queries.
-#[allow(clippy::type_complexity)] // the handler's full type, spelled out once
-fn by_mrn(
+/// As [`with_store`], returning the value.
+fn with_store_value(
+    state: &SimState,
+    headers: &HeaderMap,
     mode: TransportMode,
-    f: fn(&Store, &Caller, &str) -> QueryResult,
-) -> impl Fn(State<Arc<SimState>>, Path<String>, HeaderMap) -> std::future::Ready<Response<Body>>
+    f: impl FnOnce(&Store, &Caller) -> QueryResult,
+) -> QueryResult {
+    let now = state.clock.now();
+    let caller = authenticate_mode(&state.toll.tokens, headers, now, mode)?;
+    let store = state.toll.store_at(now);
+    f(&store, &caller)
+}
+
+/// `GET /api/movement/arrival/v1/entry/status/{mrn}`: the entry status of a
+/// transport of any mode, for a caller with any movement scope.
+fn arrival_entry_status(state: &SimState, headers: &HeaderMap, mrn: &str) -> Response {
+    let now = state.clock.now();
+    let scopes: Vec<&str> = TransportMode::ALL
+        .iter()
+        .flat_map(|m| [m.scope(), m.eu_scope()])
+        .collect();
+    let org = match super::auth::authenticate(&state.toll.tokens, headers, now, &scopes) {
+        Ok(org) => org,
+        Err(response) => return *response,
+    };
+    let store = state.toll.store_at(now);
+    let mode = store
+        .visible(TollMessageKind::Transport, mrn, &org)
+        .map(|m| m.mode);
+    let Some(mode) = mode else {
+        return not_found(format!(
+            "no transport with MRN {mrn} for organisation {org}"
+        ));
+    };
+    match entry_status(&store, &Caller { org, mode }, mrn) {
+        Ok(value) => Json(value).into_response(),
+        Err(response) => *response,
+    }
+}
+
+/// A handler for queries by one placeholder (`mrn`, `receptacleId`).
+#[allow(clippy::type_complexity)] // the handler's full type, spelled out once
+fn by_param(
+    mode: TransportMode,
+    name: &'static str,
+    f: QueryFn,
+) -> impl Fn(State<Arc<SimState>>, Params, HeaderMap) -> std::future::Ready<Response<Body>>
 + Clone
 + Send
 + Sync
 + 'static {
-    move |State(s), Path(param), headers| {
+    move |State(s), params: Params, headers| {
+        let param = params.get(name);
         std::future::ready(with_store(&s, &headers, mode, |store, caller| {
             f(store, caller, &param)
         }))
@@ -161,18 +222,14 @@ fn by_mrn(
 fn lookup(
     mode: TransportMode,
     kind: TollMessageKind,
-) -> impl Fn(
-    State<Arc<SimState>>,
-    Query<HashMap<String, String>>,
-    HeaderMap,
-) -> std::future::Ready<Response<Body>>
+) -> impl Fn(State<Arc<SimState>>, Params, HeaderMap) -> std::future::Ready<Response<Body>>
 + Clone
 + Send
 + Sync
 + 'static {
-    move |State(s), Query(params), headers| {
+    move |State(s), params: Params, headers| {
         std::future::ready(with_store(&s, &headers, mode, |store, caller| {
-            lookup_document(store, caller, kind, &params)
+            lookup_document(store, caller, kind, params.map())
         }))
     }
 }

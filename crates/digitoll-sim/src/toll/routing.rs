@@ -20,12 +20,14 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::{Json, Router};
-use digitoll_model::entry::{ENTRY_SCOPE, ENTRY_SCOPE_EU, ROUTING_BASE};
+use digitoll_model::entry::{ENTRY_SCOPE, ENTRY_SCOPE_EU};
+use digitoll_model::profile::ContractProfile;
+
+use super::paths::{Params, mount};
 use digitoll_model::routing::MAX_ROUTING_PAGE;
 use digitoll_model::{Routing, RoutingControlLocation, RoutingSignal, TollInstant};
 use serde::{Deserialize, Serialize};
@@ -230,28 +232,36 @@ impl Store {
     }
 }
 
-pub(super) fn routes() -> Router<Arc<SimState>> {
-    Router::new()
-        .route(
-            &format!("{ROUTING_BASE}/house-consignment"),
-            get(
-                |State(s): State<Arc<SimState>>,
-                 Query(q): Query<MarkerQuery>,
-                 headers: HeaderMap| async move {
-                    feed(&s, RoutingFeed::HouseConsignment, q, &headers)
-                },
-            ),
-        )
-        .route(
-            &format!("{ROUTING_BASE}/transport"),
-            get(
-                |State(s): State<Arc<SimState>>,
-                 Query(q): Query<MarkerQuery>,
-                 headers: HeaderMap| async move {
-                    feed(&s, RoutingFeed::Transport, q, &headers)
-                },
-            ),
-        )
+pub(super) fn routes(profile: &ContractProfile) -> Router<Arc<SimState>> {
+    let router = mount(
+        Router::new(),
+        profile,
+        "routing.house-consignment",
+        |State(s): State<Arc<SimState>>, p: Params, headers: HeaderMap| async move {
+            feed(
+                &s,
+                RoutingFeed::HouseConsignment,
+                MarkerQuery::of(&p),
+                &headers,
+            )
+        },
+    );
+    mount(
+        router,
+        profile,
+        "routing.transport",
+        |State(s): State<Arc<SimState>>, p: Params, headers: HeaderMap| async move {
+            feed(&s, RoutingFeed::Transport, MarkerQuery::of(&p), &headers)
+        },
+    )
+}
+
+impl MarkerQuery {
+    fn of(p: &Params) -> Self {
+        Self {
+            marker: p.map().get("marker").cloned(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
