@@ -28,12 +28,30 @@ struct RawFile {
 struct RawList {
     title: String,
     codes: Vec<String>,
+    /// Codes added to Toll's published table from another public source.
+    #[serde(default)]
+    added: Vec<Addition>,
+}
+
+/// Codes added to a list beyond Toll's code-list page, with where they were
+/// seen (`added` in `data/code-lists.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Addition {
+    /// The added codes.
+    pub codes: Vec<String>,
+    /// The public repository they were seen in (`owner/name`).
+    pub repo: String,
+    /// The path in that repository.
+    pub path: String,
+    /// Why they were added.
+    pub why: String,
 }
 
 struct Table {
     title: String,
     codes: Vec<String>,
     set: HashSet<String>,
+    added: Vec<Addition>,
 }
 
 static TABLES: LazyLock<BTreeMap<String, Table>> = LazyLock::new(|| {
@@ -50,6 +68,7 @@ static TABLES: LazyLock<BTreeMap<String, Table>> = LazyLock::new(|| {
                     title: l.title,
                     codes: l.codes,
                     set,
+                    added: l.added,
                 },
             )
         })
@@ -109,6 +128,43 @@ pub enum CodeList {
 }
 
 impl CodeList {
+    /// Every list, in Toll's order.
+    pub const ALL: [CodeList; 23] = [
+        Self::Cl017,
+        Self::Cl018,
+        Self::Cl094,
+        Self::Cl141,
+        Self::Cl228,
+        Self::Cl704,
+        Self::Cl707,
+        Self::Cl708,
+        Self::Cl709,
+        Self::Cl710,
+        Self::Cl711,
+        Self::Cl729,
+        Self::Cl749,
+        Self::Cl750,
+        Self::Cl751,
+        Self::Cl754,
+        Self::Cl756,
+        Self::Country,
+        Self::ImportProcedure,
+        Self::OutgoingProcedure,
+        Self::AdditionalPreviousDocumentType,
+        Self::ExportType,
+        Self::IncompleteDocumentationReason,
+    ];
+
+    /// The key of the list in `data/code-lists.json` (`cl751`, `country`, …).
+    pub fn id(self) -> &'static str {
+        self.key()
+    }
+
+    /// Codes added beyond Toll's code-list page, with their sources.
+    pub fn additions(self) -> &'static [Addition] {
+        &self.table().added
+    }
+
     fn key(self) -> &'static str {
         match self {
             Self::Cl017 => "cl017",

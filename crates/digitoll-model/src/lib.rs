@@ -54,6 +54,7 @@ pub mod responses;
 pub mod road;
 pub mod routing;
 pub mod rules;
+pub mod sources;
 pub mod validate;
 
 pub use codes::CodeList;
@@ -62,7 +63,7 @@ pub use documents::{
     detect_file_kind,
 };
 pub use entry::{ArrivalRequest, Presentation, PresentationKind};
-pub use mode::{ModeRules, TransportMode};
+pub use mode::{ModeRules, ProcedureVariants, Requirement, TransportMode};
 pub use newtypes::{
     CountryCode, CustomsOffice, Mrn, OrgNumber, ParseError, RequestId, TollInstant,
     TransportDocument,
@@ -73,7 +74,7 @@ pub use rules::{RuleInfo, RuleOverrides, Severity};
 pub use validate::{
     Channel, Finding, MalformedJson, Message, MessageKind, Outcome, PlaygroundFixtures,
     ValidationContext, ValidationReport, validate_arrival, validate_arrival_json, validate_delete,
-    validate_house, validate_json, validate_json_for, validate_master, validate_message,
-    validate_message_for, validate_presentation, validate_presentation_json, validate_relation,
-    validate_transport, validate_transport_for,
+    validate_house, validate_house_for, validate_json, validate_json_for, validate_master,
+    validate_message, validate_message_for, validate_presentation, validate_presentation_json,
+    validate_relation, validate_transport, validate_transport_for,
 };

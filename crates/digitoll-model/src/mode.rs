@@ -27,28 +27,137 @@ pub enum TransportMode {
     Maritime,
 }
 
+/// How strongly a mode requires a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    /// Required: a missing field is reported under the rule's id (default
+    /// severity error).
+    Required,
+    /// Expected: reported under a rule whose default severity is warning,
+    /// because the sources only imply the requirement.
+    Expected,
+    /// Not required.
+    Optional,
+}
+
+/// One import procedure a mode's procedure page lists, with the outgoing
+/// procedures its variants use (`None`: no outgoing procedure, `-` on the page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcedureVariants {
+    /// The `importProcedure` code.
+    pub import: &'static str,
+    /// The `outgoingProcedure` values its variants list.
+    pub outgoing: &'static [Option<&'static str>],
+}
+
+const fn pv(import: &'static str, outgoing: &'static [Option<&'static str>]) -> ProcedureVariants {
+    ProcedureVariants { import, outgoing }
+}
+
+const NONE_EXP_TRE_TRA: &[Option<&str>] = &[None, Some("EXP"), Some("TRE"), Some("TRA")];
+const NONE: &[Option<&str>] = &[None];
+const NONE_TRA: &[Option<&str>] = &[None, Some("TRA")];
+const TRA: &[Option<&str>] = &[Some("TRA")];
+
+/// Road's procedure variants, from the tables of
+/// `api/mo/prosedyre-mo-vei-ferge-EN.html` \[D S1\] (e57bc09).
+const ROAD_PROCEDURES: &[ProcedureVariants] = &[
+    pv("IMMEDIATE_RELEASE_IMPORT", NONE_EXP_TRE_TRA),
+    pv("TRANSIT_IMPORT", TRA),
+    pv("TRANSIT_RELEASE", &[Some("EXP")]),
+    pv("IMMEDIATE_RELEASE_VOEC", NONE_EXP_TRE_TRA),
+    pv("WAREHOUSE_RELEASE", NONE_EXP_TRE_TRA),
+    pv("COLLECTIVE_RELEASE", NONE_EXP_TRE_TRA),
+    pv(
+        "DOCUMENTS_NOT_OBLIGED_RELEASE",
+        &[None, Some("EXP"), Some("TRA")],
+    ),
+    pv("ATA_CARNET", NONE),
+    pv("TIR_CARNET", NONE),
+    pv("NATO_FORM_302", NONE),
+    pv("CUSTOMS_DECLARATION", NONE_EXP_TRE_TRA),
+];
+
+/// Air's and maritime's variants: `api/mo/prosedyre-mo-fly-EN.html` and
+/// `api/mo/prosedyre-mo-sjo-EN.html` \[D S17\] list the same tables: every
+/// procedure without an outgoing procedure, except CUSTOMS_DECLARATION (all
+/// four); no TRANSIT_IMPORT, TRANSIT_RELEASE or NATO_FORM_302.
+const AIR_SEA_PROCEDURES: &[ProcedureVariants] = &[
+    pv("IMMEDIATE_RELEASE_IMPORT", NONE),
+    pv("IMMEDIATE_RELEASE_VOEC", NONE),
+    pv("WAREHOUSE_RELEASE", NONE),
+    pv("COLLECTIVE_RELEASE", NONE),
+    pv("DOCUMENTS_NOT_OBLIGED_RELEASE", NONE),
+    pv("ATA_CARNET", NONE),
+    pv("TIR_CARNET", NONE),
+    pv("CUSTOMS_DECLARATION", NONE_EXP_TRE_TRA),
+];
+
+/// Rail's variants: `api/mo/prosedyre-mo-tog-EN.html` \[D S17\]: transit
+/// (TRA) where a train continues under NCTS, TRANSIT_IMPORT but no
+/// TRANSIT_RELEASE, no NATO_FORM_302, exports only with CUSTOMS_DECLARATION.
+const RAIL_PROCEDURES: &[ProcedureVariants] = &[
+    pv("IMMEDIATE_RELEASE_IMPORT", NONE_TRA),
+    pv("TRANSIT_IMPORT", TRA),
+    pv("IMMEDIATE_RELEASE_VOEC", NONE_TRA),
+    pv("WAREHOUSE_RELEASE", TRA),
+    pv("COLLECTIVE_RELEASE", NONE),
+    pv("DOCUMENTS_NOT_OBLIGED_RELEASE", TRA),
+    pv("ATA_CARNET", NONE),
+    pv("TIR_CARNET", NONE),
+    pv("CUSTOMS_DECLARATION", NONE_EXP_TRE_TRA),
+];
+
+const ALL_EXPORT_TYPES: &[&str] = &["AES_EXPORT", "EUEIR_EXPORT", "EIDR_EXPORT"];
+const AES_EUEIR: &[&str] = &["AES_EXPORT", "EUEIR_EXPORT"];
+
 /// What differs between the modes. Everything not listed here is the road v2
-/// rule set of [`crate::validate`].
+/// rule set of [`crate::validate`]. Each field names the rule id that
+/// reports it (see [`crate::rules`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModeRules {
     /// The CL018 code `activeBorderTransportMeans.modeOfTransportCode` must
-    /// have (FAILURE `Invalid code. Expected codes are one of [4]`). `None`:
-    /// any CL018 code passes (road, unchanged behaviour).
+    /// have (FAILURE `Invalid code. Expected codes are one of [4]`, rule
+    /// `transport.mode-of-transport.mode`). `None`: any CL018 code passes
+    /// (road, rule `codelist.cl018`).
     pub mode_of_transport_code: Option<&'static str>,
-    /// The CL750 codes `typeOfIdentification` may have (FAILURE with the
-    /// code-list text). `None`: any CL750 code passes (road, unchanged).
+    /// The CL750 codes `typeOfIdentification` may have (rule
+    /// `transport.type-of-identification.mode`). `None`: any CL750 code
+    /// passes (road, rule `codelist.cl750`).
     pub type_of_identification: Option<&'static [&'static str]>,
     /// `conveyanceReferenceNumber` (the flight number) is required: sync 400
-    /// `must not be blank` \[D S4\].
+    /// `must not be blank` \[D S4\] (rule `transport.conveyance-reference.required`).
     pub conveyance_reference_required: bool,
     /// `conveyanceReferenceNumber` is an immutable key on PUT \[D S4\]
     /// (checked by the server, which knows the stored version).
     pub conveyance_reference_immutable: bool,
-    /// `operator` is required (sync 400 `must not be null`): road's driver
-    /// \[D S15\], air's operator \[D S27\].
-    pub operator_required: bool,
-    /// `operator.communication` is required too (air: "name and phone" \[D S27\]).
+    /// `operator` (sync 400 `must not be null`): `Required` reports under
+    /// `transport.operator.required`, `Expected` under
+    /// `transport.operator.required-maritime` (default warning).
+    pub operator: Requirement,
+    /// `operator.communication` is required too (air: "name and phone" \[D
+    /// S27\], rule `transport.operator.communication-required`).
     pub operator_communication_required: bool,
+    /// The import procedures the mode's procedure page lists, each with the
+    /// outgoing procedures of its variants (rules
+    /// `house.import-procedure.mode` and `house.outgoing-procedure.mode`,
+    /// default warning: the pages omit, they do not forbid).
+    pub procedures: &'static [ProcedureVariants],
+    /// The `typeOfExport` codes the page allows (rule
+    /// `house.export.eidr-road-only`: the air, sea and rail pages say "must
+    /// be one of [AES_EXPORT, EUEIR_EXPORT]").
+    pub export_types: &'static [&'static str],
+    /// WAREHOUSE_RELEASE with a GONU goods number is listed (only road's page
+    /// has GONU variants; rule `house.gonu.road-only`, default warning).
+    pub gonu_warehouse: bool,
+}
+
+impl ModeRules {
+    /// The variants the mode lists for an import procedure (`None`: the
+    /// mode's page does not list the procedure).
+    pub fn procedure(&self, import: &str) -> Option<&'static ProcedureVariants> {
+        self.procedures.iter().find(|p| p.import == import)
+    }
 }
 
 impl TransportMode {
@@ -57,8 +166,23 @@ impl TransportMode {
 
     /// The per-mode rules: the single table of differences between the modes.
     ///
-    /// Rail and maritime do not require `operator` \[I\]: Toll documents the
-    /// operator only as the road driver (S15) and the air operator (S27).
+    /// **Operator.** Toll's April 2024 change made the air operator mandatory,
+    /// "identical to road and train" \[D S27 `api/mo/mo-obligatorisk-2024-04-EN.html`,
+    /// git 553674a^\], and the generic transport table marks the driver
+    /// mandatory \[D S15 `api/mo/sentrale-dataelementer-EN.html`\]: road, air
+    /// and rail require it (error). For maritime only the generic table
+    /// implies it (S27 names road, train and air; no maritime page mentions
+    /// the operator), so maritime *expects* it: a warning by default, which a
+    /// profile can raise to an error once Toll's answer is known.
+    ///
+    /// **House procedures.** Each mode's procedure page (S1 road, S17 air,
+    /// sea, rail) lists the import procedures and their variants; air and
+    /// maritime list no transit procedures, no outgoing procedure except with
+    /// CUSTOMS_DECLARATION and no GONU; rail has TRANSIT_IMPORT but not
+    /// TRANSIT_RELEASE. What a page merely omits is a warning (Toll's answer
+    /// is unknown); the export types, which the pages spell out as "must be
+    /// one of [AES_EXPORT, EUEIR_EXPORT]", are an error.
+    ///
     /// Maritime's "24 h before arrival, or at departure from the previous
     /// port" deadline (S18) cannot be checked from the message (the departure
     /// time is not in it), so it is deliberately not enforced.
@@ -69,32 +193,44 @@ impl TransportMode {
                 type_of_identification: None,
                 conveyance_reference_required: false,
                 conveyance_reference_immutable: false,
-                operator_required: true,
+                operator: Requirement::Required,
                 operator_communication_required: false,
+                procedures: ROAD_PROCEDURES,
+                export_types: ALL_EXPORT_TYPES,
+                gonu_warehouse: true,
             },
             Self::Air => ModeRules {
                 mode_of_transport_code: Some("4"),
                 type_of_identification: Some(&["41"]),
                 conveyance_reference_required: true,
                 conveyance_reference_immutable: true,
-                operator_required: true,
+                operator: Requirement::Required,
                 operator_communication_required: true,
+                procedures: AIR_SEA_PROCEDURES,
+                export_types: AES_EUEIR,
+                gonu_warehouse: false,
             },
             Self::Rail => ModeRules {
                 mode_of_transport_code: Some("2"),
                 type_of_identification: Some(&["20", "21"]),
                 conveyance_reference_required: false,
                 conveyance_reference_immutable: false,
-                operator_required: false,
+                operator: Requirement::Required,
                 operator_communication_required: false,
+                procedures: RAIL_PROCEDURES,
+                export_types: AES_EUEIR,
+                gonu_warehouse: false,
             },
             Self::Maritime => ModeRules {
                 mode_of_transport_code: Some("1"),
                 type_of_identification: Some(&["10"]),
                 conveyance_reference_required: false,
                 conveyance_reference_immutable: false,
-                operator_required: false,
+                operator: Requirement::Expected,
                 operator_communication_required: false,
+                procedures: AIR_SEA_PROCEDURES,
+                export_types: AES_EUEIR,
+                gonu_warehouse: false,
             },
         }
     }

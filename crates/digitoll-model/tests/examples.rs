@@ -117,6 +117,8 @@ fn invalid_examples_match_snapshots() {
             "syncErrors": report.sync_errors(),
             "businessErrors": report.business_errors(),
             "incompleteDocumentationReasonList": report.incomplete_reasons().iter().map(ToString::to_string).collect::<Vec<_>>(),
+            // Every finding's rule id (see docs/contract-sources.md), in report order.
+            "rules": report.findings().iter().map(|f| format!("{} {} {}", f.severity, f.rule, f.path)).collect::<Vec<_>>(),
         });
         insta::assert_json_snapshot!(name, snapshot);
     }

@@ -124,7 +124,11 @@ fn sync_error_body_shape() {
 fn embedded_code_lists_load() {
     assert_eq!(CodeList::Cl141.codes().len(), 49);
     assert!(CodeList::Cl141.contains("NO371001"));
-    assert_eq!(CodeList::Cl751.codes().len(), 277);
+    // 277 from Toll's page + 12 and T from a real Toll answer (Systema).
+    assert_eq!(CodeList::Cl751.codes().len(), 279);
+    assert!(CodeList::Cl751.contains("12") && CodeList::Cl751.contains("T"));
+    assert_eq!(CodeList::Cl751.additions()[0].codes, ["12", "T"]);
+    assert!(CodeList::Cl018.additions().is_empty());
     assert_eq!(CodeList::Country.codes().len(), 249);
     assert!(CodeList::Cl754.title().starts_with("CL754"));
     // Every known import procedure except NATO_FORM_302 (S1 only) is in the list.

@@ -3,9 +3,9 @@
 //! for missing or malformed fields, business errors (FAILURE in the
 //! validation status) for code-list and identifier checks.
 
+use super::shapes::{CONTAINER_ID, DOC_NUMBER, DOC_TYPE, MRN_LEN, OFFICE, RECEPTACLE, REQUEST_ID};
 use super::{
-    CONTAINER_ID, DOC_NUMBER, DOC_TYPE, MRN_LEN, MalformedJson, OFFICE, P, RECEPTACLE, ROOT, V,
-    ValidationContext, ValidationReport, merge_structural, parse_lenient,
+    MalformedJson, P, ROOT, V, ValidationContext, ValidationReport, merge_structural, parse_lenient,
 };
 use crate::codes::CodeList;
 use crate::entry::{ArrivalRequest, Presentation, PresentationKind};
@@ -21,7 +21,7 @@ impl V<'_> {
             && code.chars().count() == 8
             && !CodeList::Cl141.contains(code)
         {
-            self.biz(p, m::CUSTOMS_OFFICE_INVALID);
+            self.biz("codelist.cl141", p, m::CUSTOMS_OFFICE_INVALID);
         }
     }
 
@@ -37,7 +37,7 @@ impl V<'_> {
             && s.chars().count() == 18
             && Mrn::parse(s).is_err()
         {
-            self.biz(p, m::INVALID_MRN);
+            self.biz("mrn.format", p, m::INVALID_MRN);
         }
     }
 
@@ -52,10 +52,14 @@ impl V<'_> {
         let r = ROOT;
         // [D S19] the client supplies requestId; [I] it must be a UUID, as
         // the ids Toll issues are.
-        if let Some(id) = self.req_str(&r.f("requestId"), &body.request_id, (1, 36))
+        if let Some(id) = self.req_str(&r.f("requestId"), &body.request_id, REQUEST_ID)
             && uuid::Uuid::try_parse(id).is_err()
         {
-            self.sync_err(&r.f("requestId"), m::NOT_UUID);
+            self.sync_err(
+                "presentation.request-id.uuid",
+                &r.f("requestId"),
+                m::NOT_UUID,
+            );
         }
         self.office(
             &r.f("customsOfficeOfPresentation"),
@@ -138,7 +142,7 @@ pub fn validate_presentation_json(
 ) -> Result<(Presentation, ValidationReport), MalformedJson> {
     let (body, structural) = parse_lenient(json, |v| serde_path_to_error::deserialize(v))?;
     let report = validate_presentation(kind, &body, ctx);
-    Ok((body, merge_structural(structural, report)))
+    Ok((body, merge_structural(structural, report, ctx)))
 }
 
 /// Validates an arrival body: `transportMRN` (MRN), `timeOfArrival`
@@ -159,5 +163,5 @@ pub fn validate_arrival_json(
 ) -> Result<(ArrivalRequest, ValidationReport), MalformedJson> {
     let (body, structural) = parse_lenient(json, |v| serde_path_to_error::deserialize(v))?;
     let report = validate_arrival(&body, ctx);
-    Ok((body, merge_structural(structural, report)))
+    Ok((body, merge_structural(structural, report, ctx)))
 }

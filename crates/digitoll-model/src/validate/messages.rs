@@ -69,6 +69,8 @@ pub const N820_WITH_EXP: &str =
 /// \[D S10\] A place without location, address and UN/LOCODE.
 pub const UNLOCODE_REQUIRED: &str =
     "If location AND address is not provided, then unloCode is required";
+/// \[D S10\] A `unloCode` not in CL144 UN/LOCODE.
+pub const UNLOCODE_INVALID: &str = "Invalid code. Expected valid UNLOCODE";
 /// \[D S10\] Transit reference not in a usable state.
 pub const N820_WRONG_STATE: &str =
     "Document with typeOfReference N820 contains a referenceNumber in wrong state";
@@ -140,3 +142,25 @@ pub const NOT_UUID: &str = "must be a valid UUID";
 pub const REQUEST_ID_USED: &str = "requestId already used";
 /// \[I\] a presented document, or an arriving transport, Toll does not know.
 pub const DOCUMENT_NOT_FOUND: &str = "Document not found";
+
+/// \[I\] An outgoing procedure the mode's procedure page does not list for
+/// the import procedure (S1, S17; Toll's answer is unknown).
+pub fn outgoing_not_listed(
+    mode: &str,
+    import_procedure: &str,
+    outgoing: Option<&str>,
+    listed: &[Option<&str>],
+) -> String {
+    let show = |o: Option<&str>| o.unwrap_or("none").to_owned();
+    let listed: Vec<String> = listed.iter().map(|o| show(*o)).collect();
+    format!(
+        "outgoingProcedure {} is not documented with importProcedure {import_procedure} for {mode} (documented: [{}])",
+        show(outgoing),
+        listed.join(", ")
+    )
+}
+
+/// \[I\] WAREHOUSE_RELEASE with GONU outside road (only S1 lists GONU).
+pub fn gonu_not_listed(mode: &str) -> String {
+    format!("WAREHOUSE_RELEASE with goods number (GONU) is not documented for {mode}")
+}

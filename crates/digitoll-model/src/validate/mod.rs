@@ -27,6 +27,7 @@
 
 mod entry;
 pub mod messages;
+pub mod shapes;
 
 pub use entry::{
     validate_arrival, validate_arrival_json, validate_presentation, validate_presentation_json,
@@ -43,7 +44,7 @@ use crate::codes::{
     CodeList, ImportProcedure, IncompleteDocumentationReason, OutgoingProcedure, TypeOfExport,
     previous_document_types,
 };
-use crate::mode::{ModeRules, TransportMode};
+use crate::mode::{ModeRules, Requirement, TransportMode};
 use crate::newtypes::Mrn;
 use crate::responses::{AsyncValidationError, SyncErrorBody, SyncValidationError};
 use crate::road::{
@@ -53,6 +54,13 @@ use crate::road::{
 use crate::rules::{RuleOverrides, Severity};
 use messages as m;
 use serde::{Deserialize, Serialize};
+use shapes::{
+    AMOUNT_DIGITS, CARRIER_LINK, CITY, COMM_ID, COMM_TYPE, CONTAINER_ID, CONVEYANCE, COUNT_DIGITS,
+    COUNTRY, DECLARANT, DOC_NUMBER, DOC_TYPE, FISCAL_ROLE, FieldShape, GOODS_DESCRIPTION,
+    HOUSE_NUMBER, HS, LOCATION, MASS_DIGITS, MEANS_ID, MEANS_TYPE, MODE, MRN_LEN, NAME,
+    NumberShape, OFFICE, PARTY_ID, POSTCODE, PREV_REF, PREV_TYPE, PROCEDURE, RECEPTACLE, SEQUENCE,
+    STREET, SUB_DIVISION, TYPE_OF_ID, UNLOCODE, VAT,
+};
 
 /// Playground (api-test.toll.no) fixtures, embedded from
 /// `digitoll-playground-fixtures.json` (S13): the playground has no TVINN or
@@ -243,8 +251,14 @@ pub enum Outcome {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ValidationReport {
     sync: Vec<SyncValidationError>,
+    /// The rule id of each entry of `sync` (same index).
+    sync_rules: Vec<&'static str>,
     business: Vec<AsyncValidationError>,
+    /// The rule id of each entry of `business` (same index).
+    business_rules: Vec<&'static str>,
     incomplete: Vec<IncompleteDocumentationReason>,
+    /// The rule id of each entry of `incomplete` (same index).
+    incomplete_rules: Vec<&'static str>,
     warnings: Vec<Finding>,
 }
 
@@ -296,29 +310,58 @@ impl ValidationReport {
     }
 
     /// Every finding (errors, incomplete reasons and warnings) with its rule
-    /// id, severity and channel, in the order they were found per channel.
+    /// id, severity and channel: sync errors, business errors, incomplete
+    /// reasons (path empty, the reason code as message), then warnings.
     pub fn findings(&self) -> Vec<Finding> {
-        // Skeleton: rule ids of errors are filled in by the rule catalogue.
         let mut out: Vec<Finding> = self
             .sync
             .iter()
-            .map(|e| Finding {
-                rule: String::new(),
+            .zip(&self.sync_rules)
+            .map(|(e, rule)| Finding {
+                rule: (*rule).to_owned(),
                 path: e.field.clone(),
                 message: e.error.clone(),
                 severity: Severity::Error,
                 channel: Channel::Sync,
             })
             .collect();
-        out.extend(self.business.iter().map(|e| Finding {
-            rule: String::new(),
-            path: e.pointer.message_element_path.clone(),
-            message: e.description.clone(),
-            severity: Severity::Error,
-            channel: Channel::Business,
-        }));
+        out.extend(
+            self.business
+                .iter()
+                .zip(&self.business_rules)
+                .map(|(e, rule)| Finding {
+                    rule: (*rule).to_owned(),
+                    path: e.pointer.message_element_path.clone(),
+                    message: e.description.clone(),
+                    severity: Severity::Error,
+                    channel: Channel::Business,
+                }),
+        );
+        out.extend(
+            self.incomplete
+                .iter()
+                .zip(&self.incomplete_rules)
+                .map(|(r, rule)| Finding {
+                    rule: (*rule).to_owned(),
+                    path: String::new(),
+                    message: r.as_str().to_owned(),
+                    severity: Severity::Error,
+                    channel: Channel::Incomplete,
+                }),
+        );
         out.extend(self.warnings.iter().cloned());
         out
+    }
+
+    /// The rule id of each sync error, in the order of [`Self::sync_errors`].
+    pub fn sync_rules(&self) -> &[&'static str] {
+        &self.sync_rules
+    }
+
+    /// The rule id of each business error, in the order of
+    /// [`Self::business_errors`].
+    pub fn business_rules(&self) -> &[&'static str] {
+        &self.business_rules
     }
 
     /// Reasons the accepted message would be INCOMPLETE.
@@ -412,11 +455,9 @@ pub fn validate_master(mc: &MasterConsignment, ctx: &ValidationContext) -> Valid
     v.finish()
 }
 
-/// Validates a house consignment message.
+/// Validates a road house consignment message.
 pub fn validate_house(h: &HouseConsignment, ctx: &ValidationContext) -> ValidationReport {
-    let mut v = V::new(ctx);
-    v.house(h);
-    v.finish()
+    validate_house_for(TransportMode::Road, h, ctx)
 }
 
 /// Validates a relation create body.
@@ -450,9 +491,23 @@ pub fn validate_transport_for(
     v.finish()
 }
 
-/// Validates any message of `mode`. Only transports carry mode-specific data
-/// (`activeBorderTransportMeans`); masters, houses, relations and DELETE
-/// bodies are validated as for road (digitoll-api.md §1.5).
+/// Validates a house consignment of `mode`: the road v2 rules plus the
+/// mode's procedure table (import and outgoing procedures, export types,
+/// GONU) from [`TransportMode::rules`].
+pub fn validate_house_for(
+    mode: TransportMode,
+    h: &HouseConsignment,
+    ctx: &ValidationContext,
+) -> ValidationReport {
+    let mut v = V::with_mode(ctx, mode);
+    v.house(h);
+    v.finish()
+}
+
+/// Validates any message of `mode`. Transports carry mode-specific data
+/// (`activeBorderTransportMeans`) and houses the mode's procedure table;
+/// masters, relations and DELETE bodies are validated as for road
+/// (digitoll-api.md §1.5).
 pub fn validate_message_for(
     mode: TransportMode,
     msg: &Message,
@@ -461,7 +516,7 @@ pub fn validate_message_for(
     match msg {
         Message::Transport(t) => validate_transport_for(mode, t, ctx),
         Message::MasterConsignment(mc) => validate_master(mc, ctx),
-        Message::HouseConsignment(h) => validate_house(h, ctx),
+        Message::HouseConsignment(h) => validate_house_for(mode, h, ctx),
         Message::Relation(r) => validate_relation(r, ctx),
         Message::Delete(d) => validate_delete(d, ctx),
     }
@@ -512,27 +567,137 @@ pub fn validate_json_for(
 ) -> Result<(Message, ValidationReport), MalformedJson> {
     let (msg, structural) = parse_lenient(json, |value| parse_kind(kind, value))?;
     let report = validate_message_for(mode, &msg, ctx);
-    Ok((msg, merge_structural(structural, report)))
+    Ok((msg, merge_structural(structural, report, ctx)))
 }
 
 /// Puts the structural (JSON type) errors first and drops rule errors at or
 /// below their paths, which are consequences of the nulled value.
 pub(crate) fn merge_structural(
-    mut structural: Vec<SyncValidationError>,
+    structural: Vec<SyncValidationError>,
     mut report: ValidationReport,
+    ctx: &ValidationContext,
 ) -> ValidationReport {
-    if !structural.is_empty() {
-        report.sync.retain(|e| {
-            !structural.iter().any(|s| {
-                e.field == s.field
-                    || e.field.starts_with(&format!("{}.", s.field))
-                    || e.field.starts_with(&format!("{}[", s.field))
-            })
-        });
-        structural.append(&mut report.sync);
-        report.sync = structural;
+    if structural.is_empty() {
+        return report;
     }
+    let below = |field: &str| {
+        structural.iter().any(|s| {
+            field == s.field
+                || field.starts_with(&format!("{}.", s.field))
+                || field.starts_with(&format!("{}[", s.field))
+        })
+    };
+    let (rules, sync): (Vec<_>, Vec<_>) = std::mem::take(&mut report.sync_rules)
+        .into_iter()
+        .zip(std::mem::take(&mut report.sync))
+        .filter(|(_, e)| !below(&e.field))
+        .unzip();
     report
+        .warnings
+        .retain(|w| w.channel != Channel::Sync || !below(&w.path));
+    let mut out = Recorder::new(ctx);
+    for s in structural {
+        // A malformed instant is the documented S9 rule; anything else is a
+        // JSON type error.
+        let rule = if s.error == m::INSTANT {
+            "field.instant-format"
+        } else {
+            "json.type"
+        };
+        out.sync(rule, s.field, s.error);
+    }
+    out.report.sync.extend(sync);
+    out.report.sync_rules.extend(rules);
+    out.report.business = std::mem::take(&mut report.business);
+    out.report.business_rules = std::mem::take(&mut report.business_rules);
+    out.report.incomplete = std::mem::take(&mut report.incomplete);
+    out.report.incomplete_rules = std::mem::take(&mut report.incomplete_rules);
+    out.report.warnings.append(&mut report.warnings);
+    out.report
+}
+
+/// Records findings through their rule's effective severity and text.
+pub(crate) struct Recorder<'c> {
+    rules: &'c RuleOverrides,
+    report: ValidationReport,
+}
+
+impl<'c> Recorder<'c> {
+    fn new(ctx: &'c ValidationContext) -> Self {
+        Self {
+            rules: &ctx.rules,
+            report: ValidationReport::default(),
+        }
+    }
+
+    /// The effective severity of `rule` and the text to use.
+    fn judge(&self, rule: &'static str, text: String) -> (Severity, String) {
+        debug_assert!(
+            crate::rules::find(rule).is_some(),
+            "rule `{rule}` is not in the catalogue"
+        );
+        let text = self.rules.text(rule).map_or(text, str::to_owned);
+        (self.rules.severity(rule), text)
+    }
+
+    fn warn(&mut self, rule: &'static str, path: String, message: String, channel: Channel) {
+        self.report.warnings.push(Finding {
+            rule: rule.to_owned(),
+            path,
+            message,
+            severity: Severity::Warning,
+            channel,
+        });
+    }
+
+    fn sync(&mut self, rule: &'static str, path: String, error: impl Into<String>) {
+        match self.judge(rule, error.into()) {
+            (Severity::Error, text) => {
+                self.report.sync.push(SyncValidationError::new(path, text));
+                self.report.sync_rules.push(rule);
+            }
+            (Severity::Warning, text) => self.warn(rule, path, text, Channel::Sync),
+            (Severity::Off, _) => {}
+        }
+    }
+
+    fn business(&mut self, rule: &'static str, path: String, description: impl Into<String>) {
+        match self.judge(rule, description.into()) {
+            (Severity::Error, text) => {
+                self.report
+                    .business
+                    .push(AsyncValidationError::new(path, text));
+                self.report.business_rules.push(rule);
+            }
+            (Severity::Warning, text) => self.warn(rule, path, text, Channel::Business),
+            (Severity::Off, _) => {}
+        }
+    }
+
+    /// An incomplete reason; a replacement text replaces the reason code.
+    fn incomplete(&mut self, rule: &'static str, reason: IncompleteDocumentationReason) {
+        let (severity, code) = self.judge(rule, reason.as_str().to_owned());
+        let reason = IncompleteDocumentationReason::from_code(&code);
+        match severity {
+            Severity::Error => {
+                if !self.report.incomplete.contains(&reason) {
+                    self.report.incomplete.push(reason);
+                    self.report.incomplete_rules.push(rule);
+                }
+            }
+            Severity::Warning => {
+                if !self
+                    .report
+                    .warnings
+                    .iter()
+                    .any(|w| w.rule == rule && w.message == code)
+                {
+                    self.warn(rule, String::new(), code, Channel::Incomplete);
+                }
+            }
+            Severity::Off => {}
+        }
+    }
 }
 
 /// Parses `json` into a lenient message type with `parse`, turning each JSON
@@ -726,46 +891,7 @@ impl<'a> P<'a> {
 }
 
 // ---------------------------------------------------------------------------
-// Field limits. Sources: v1 Swagger [D S28] (digitoll-api.md §1.3); the ones
-// marked [I] are not in any source and are our conservative choice.
-
-const NAME: (usize, usize) = (1, 70);
-const PARTY_ID: (usize, usize) = (1, 17);
-const CITY: (usize, usize) = (1, 35);
-const COUNTRY: (usize, usize) = (2, 2);
-const POSTCODE: (usize, usize) = (1, 17);
-const STREET: (usize, usize) = (1, 70);
-const HOUSE_NUMBER: (usize, usize) = (1, 35);
-const SUB_DIVISION: (usize, usize) = (1, 35);
-const COMM_ID: (usize, usize) = (1, 512);
-const DOC_NUMBER: (usize, usize) = (1, 70);
-const DOC_TYPE: (usize, usize) = (4, 4);
-const OFFICE: (usize, usize) = (8, 8);
-const UNLOCODE: (usize, usize) = (1, 17);
-const LOCATION: (usize, usize) = (1, 35);
-const CONTAINER_ID: (usize, usize) = (1, 17);
-const MEANS_ID: (usize, usize) = (1, 35);
-const TYPE_OF_ID: (usize, usize) = (2, 2);
-const MEANS_TYPE: (usize, usize) = (1, 4);
-const MODE: (usize, usize) = (1, 1);
-const PREV_REF: (usize, usize) = (1, 70);
-const PREV_TYPE: (usize, usize) = (4, 4);
-const DECLARANT: (usize, usize) = (9, 11);
-const SEQUENCE: (usize, usize) = (1, 6);
-const VAT: (usize, usize) = (1, 17);
-const HS: (usize, usize) = (6, 6);
-const FISCAL_ROLE: (usize, usize) = (1, 3);
-const GOODS_DESCRIPTION: (usize, usize) = (1, 512);
-/// \[I\] conveyance reference, carrier id links and receptacle ids.
-const CONVEYANCE: (usize, usize) = (1, 35);
-const CARRIER_LINK: (usize, usize) = (1, 17);
-const RECEPTACLE: (usize, usize) = (1, 35);
-const MRN_LEN: (usize, usize) = (18, 18);
-/// \[D S28\] totalGrossMass "up to 6 decimals"; the integer part is \[I\].
-const MASS_DIGITS: (usize, usize) = (16, 6);
-/// \[I\] VOEC value in NOK with øre; counts as integers.
-const AMOUNT_DIGITS: (usize, usize) = (16, 2);
-const COUNT_DIGITS: (usize, usize) = (9, 0);
+// Field limits: the table in `shapes.rs`, also rendered into docs/contract-sources.md.
 
 /// VOEC per-item limit in NOK \[D S10\].
 const VOEC_LIMIT_NOK: f64 = 3000.0;
@@ -775,10 +901,9 @@ const GONU_DEADLINE: OffsetDateTime = datetime!(2027-03-01 00:00 UTC);
 
 pub(crate) struct V<'c> {
     ctx: &'c ValidationContext,
+    mode: TransportMode,
     rules: ModeRules,
-    sync: Vec<SyncValidationError>,
-    business: Vec<AsyncValidationError>,
-    incomplete: Vec<IncompleteDocumentationReason>,
+    out: Recorder<'c>,
 }
 
 impl<'c> V<'c> {
@@ -789,62 +914,73 @@ impl<'c> V<'c> {
     fn with_mode(ctx: &'c ValidationContext, mode: TransportMode) -> Self {
         Self {
             ctx,
+            mode,
             rules: mode.rules(),
-            sync: Vec::new(),
-            business: Vec::new(),
-            incomplete: Vec::new(),
+            out: Recorder::new(ctx),
         }
     }
 
     fn finish(self) -> ValidationReport {
-        ValidationReport {
-            sync: self.sync,
-            business: self.business,
-            incomplete: self.incomplete,
-            warnings: Vec::new(),
-        }
+        self.out.report
     }
 
-    fn sync_err(&mut self, p: &P<'_>, error: impl Into<String>) {
-        self.sync.push(SyncValidationError::new(p.render(), error));
+    /// A sync (400) finding of `rule`.
+    fn sync_err(&mut self, rule: &'static str, p: &P<'_>, error: impl Into<String>) {
+        self.out.sync(rule, p.render(), error);
     }
 
-    fn biz(&mut self, p: &P<'_>, description: impl Into<String>) {
-        self.business
-            .push(AsyncValidationError::new(p.render(), description));
+    /// A business (FAILURE) finding of `rule`.
+    fn biz(&mut self, rule: &'static str, p: &P<'_>, description: impl Into<String>) {
+        self.out.business(rule, p.render(), description);
     }
 
-    fn incomplete(&mut self, r: IncompleteDocumentationReason) {
-        if !self.incomplete.contains(&r) {
-            self.incomplete.push(r);
-        }
+    /// An INCOMPLETE reason found by `rule`.
+    fn incomplete(&mut self, rule: &'static str, r: IncompleteDocumentationReason) {
+        self.out.incomplete(rule, r);
     }
 
     // -- generic field checks (sync, [D S9]) --------------------------------
 
-    /// Required object/number/list: `must not be null`.
+    /// Required object/number/list: `must not be null` (rule `field.required`).
     fn req<'x, T>(&mut self, p: &P<'_>, v: &'x Option<T>) -> Option<&'x T> {
+        self.req_as("field.required", p, v)
+    }
+
+    /// Required object/number/list under a rule of its own (e.g. the per-mode
+    /// operator requirement).
+    fn req_as<'x, T>(&mut self, rule: &'static str, p: &P<'_>, v: &'x Option<T>) -> Option<&'x T> {
         if v.is_none() {
-            self.sync_err(p, m::NOT_NULL);
+            self.sync_err(rule, p, m::NOT_NULL);
         }
         v.as_ref()
     }
 
-    /// Required string: `must not be blank` (missing, empty or whitespace),
-    /// then the size check.
+    /// Required string: `must not be blank` (missing, empty or whitespace,
+    /// rule `field.not-blank`), then the size check.
     fn req_str<'x>(
         &mut self,
         p: &P<'_>,
         v: &'x Option<String>,
-        (min, max): (usize, usize),
+        shape: FieldShape,
+    ) -> Option<&'x str> {
+        self.req_str_as("field.not-blank", p, v, shape)
+    }
+
+    /// [`Self::req_str`] under a rule of its own.
+    fn req_str_as<'x>(
+        &mut self,
+        rule: &'static str,
+        p: &P<'_>,
+        v: &'x Option<String>,
+        shape: FieldShape,
     ) -> Option<&'x str> {
         match v.as_deref() {
             Some(s) if !s.trim().is_empty() => {
-                self.size(p, s, min, max);
+                self.size(p, s, shape);
                 Some(s)
             }
             _ => {
-                self.sync_err(p, m::NOT_BLANK);
+                self.sync_err(rule, p, m::NOT_BLANK);
                 None
             }
         }
@@ -855,22 +991,24 @@ impl<'c> V<'c> {
         &mut self,
         p: &P<'_>,
         v: &'x Option<String>,
-        (min, max): (usize, usize),
+        shape: FieldShape,
     ) -> Option<&'x str> {
         let s = v.as_deref()?;
-        self.size(p, s, min, max);
+        self.size(p, s, shape);
         Some(s)
     }
 
-    fn size(&mut self, p: &P<'_>, s: &str, min: usize, max: usize) {
+    /// Rule `field.size`.
+    fn size(&mut self, p: &P<'_>, s: &str, shape: FieldShape) {
         let n = s.chars().count();
-        if n < min || n > max {
-            self.sync_err(p, m::size(min, max));
+        if n < shape.min || n > shape.max {
+            self.sync_err("field.size", p, m::size(shape.min, shape.max));
         }
     }
 
-    /// `@Digits(integer, fraction)` on a JSON number.
-    fn digits(&mut self, p: &P<'_>, n: &Number, (int, frac): (usize, usize)) {
+    /// `@Digits(integer, fraction)` on a JSON number (rule `field.digits`).
+    fn digits(&mut self, p: &P<'_>, n: &Number, shape: NumberShape) {
+        let (int, frac) = (shape.integer, shape.fraction);
         let s = n.to_string();
         let ok = if s.contains(['e', 'E']) {
             n.as_f64().is_some_and(|f| {
@@ -881,15 +1019,16 @@ impl<'c> V<'c> {
             digits_ok(&s, int, frac)
         };
         if !ok {
-            self.sync_err(p, m::digits(int, frac));
+            self.sync_err("field.digits", p, m::digits(int, frac));
         }
     }
 
     // -- code checks (async, [D S10]) ---------------------------------------
 
+    /// A code-list check: rule `codelist.<list>`.
     fn code(&mut self, p: &P<'_>, value: &str, list: CodeList) {
         if !list.contains(value) {
-            self.biz(p, m::invalid_code(list.codes()));
+            self.biz(codelist_rule(list), p, m::invalid_code(list.codes()));
         }
     }
 
@@ -897,7 +1036,7 @@ impl<'c> V<'c> {
         // A wrong length is already a sync size error; "Country is invalid"
         // is the async check against ISO 3166 [D S10].
         if value.chars().count() == 2 && !CodeList::Country.contains(value) {
-            self.biz(p, m::COUNTRY_INVALID);
+            self.biz("codelist.country", p, m::COUNTRY_INVALID);
         }
     }
 
@@ -921,7 +1060,11 @@ impl<'c> V<'c> {
             if a.street_line.is_none() && a.po_box.is_none() {
                 // [I] which constraint Toll uses here is not documented; the
                 // S9 text for "one of" fits the documented requirement.
-                self.sync_err(p, m::at_least_one(&["streetLine", "poBox"]));
+                self.sync_err(
+                    "address.street-or-po-box",
+                    p,
+                    m::at_least_one(&["streetLine", "poBox"]),
+                );
             }
         } else {
             self.opt_str(&p.f("city"), &a.city, CITY);
@@ -942,7 +1085,7 @@ impl<'c> V<'c> {
         for (i, c) in list.iter().flatten().enumerate() {
             let pi = p.i(i);
             self.req_str(&pi.f("identifier"), &c.identifier, COMM_ID);
-            if let Some(t) = self.req_str(&pi.f("type"), &c.kind, (1, 2)) {
+            if let Some(t) = self.req_str(&pi.f("type"), &c.kind, COMM_TYPE) {
                 self.code(&pi.f("type"), t, CodeList::Cl707);
             }
         }
@@ -972,7 +1115,11 @@ impl<'c> V<'c> {
             if let Some(t) = self.req(&p.f("typeOfPerson"), &party.type_of_person)
                 && !CodeList::Cl729.contains(&t.to_string())
             {
-                self.sync_err(&p.f("typeOfPerson"), m::one_of(CodeList::Cl729.codes()));
+                self.sync_err(
+                    "codelist.cl729",
+                    &p.f("typeOfPerson"),
+                    m::one_of(CodeList::Cl729.codes()),
+                );
             }
             if let Some(a) = self.req(&p.f("address"), &party.address) {
                 self.address(&p.f("address"), a, true);
@@ -997,13 +1144,27 @@ impl<'c> V<'c> {
 
     fn place(&mut self, p: &P<'_>, place: &Place) {
         self.opt_str(&p.f("location"), &place.location, LOCATION);
-        self.opt_str(&p.f("unloCode"), &place.unlo_code, UNLOCODE);
+        if let Some(code) = self.opt_str(&p.f("unloCode"), &place.unlo_code, UNLOCODE)
+            && !unlocode_ok(code)
+        {
+            // [D S10] CL144: "Invalid code. Expected valid UNLOCODE". No
+            // UN/LOCODE list is embedded, so only the format is checked.
+            self.biz(
+                "place.unlocode.format",
+                &p.f("unloCode"),
+                m::UNLOCODE_INVALID,
+            );
+        }
         if let Some(a) = &place.address {
             self.address(&p.f("address"), a, false);
         }
         // [D S10] without location and address, unloCode is required.
         if place.location.is_none() && place.address.is_none() && place.unlo_code.is_none() {
-            self.biz(&p.f("unloCode"), m::UNLOCODE_REQUIRED);
+            self.biz(
+                "place.unlocode.required",
+                &p.f("unloCode"),
+                m::UNLOCODE_REQUIRED,
+            );
         }
     }
 
@@ -1033,7 +1194,7 @@ impl<'c> V<'c> {
         if let Some(c) = self.req(p, v)
             && !CodeList::Cl708.contains(&c.to_string())
         {
-            self.sync_err(p, m::one_of(CodeList::Cl708.codes()));
+            self.sync_err("codelist.cl708", p, m::one_of(CodeList::Cl708.codes()));
         }
     }
 
@@ -1060,7 +1221,7 @@ impl<'c> V<'c> {
             if let Some(code) = self.req_str(&p, &o.reference_number, OFFICE) {
                 // [D S10] must be a CL141 office.
                 if !CodeList::Cl141.contains(code) {
-                    self.biz(&p, m::CUSTOMS_OFFICE_INVALID);
+                    self.biz("codelist.cl141", &p, m::CUSTOMS_OFFICE_INVALID);
                 }
             }
         }
@@ -1079,6 +1240,7 @@ impl<'c> V<'c> {
             && s != e
         {
             self.biz(
+                "transport.arrival.estimated-equals-scheduled",
                 &r.f("estimatedDateAndTimeOfArrival"),
                 m::ESTIMATED_NOT_SCHEDULED,
             );
@@ -1101,6 +1263,7 @@ impl<'c> V<'c> {
             }
             if c.transport_document_master_level.is_none() && c.consignment_house_level.is_none() {
                 self.sync_err(
+                    "transport.master-or-house-document",
                     &pi,
                     m::at_least_one(&["transportDocumentMasterLevel", "consignmentHouseLevel"]),
                 );
@@ -1125,7 +1288,11 @@ impl<'c> V<'c> {
             match rules.type_of_identification {
                 // [D S12 CL750] per mode: air 41, rail 20/21, maritime 10.
                 Some(allowed) if !allowed.contains(&c) => {
-                    self.biz(&p.f("typeOfIdentification"), m::invalid_code(allowed));
+                    self.biz(
+                        "transport.type-of-identification.mode",
+                        &p.f("typeOfIdentification"),
+                        m::invalid_code(allowed),
+                    );
                 }
                 Some(_) => {}
                 None => self.code(&p.f("typeOfIdentification"), c, CodeList::Cl750),
@@ -1140,7 +1307,8 @@ impl<'c> V<'c> {
         }
         if rules.conveyance_reference_required {
             // [D S4] the flight number is a transport key for air.
-            self.req_str(
+            self.req_str_as(
+                "transport.conveyance-reference.required",
                 &p.f("conveyanceReferenceNumber"),
                 &a.conveyance_reference_number,
                 CONVEYANCE,
@@ -1160,24 +1328,34 @@ impl<'c> V<'c> {
             match rules.mode_of_transport_code {
                 // Contract [I]: the mode's own CL018 code only.
                 Some(expected) if c != expected => {
-                    self.biz(&p.f("modeOfTransportCode"), m::invalid_code(&[expected]));
+                    self.biz(
+                        "transport.mode-of-transport.mode",
+                        &p.f("modeOfTransportCode"),
+                        m::invalid_code(&[expected]),
+                    );
                 }
                 Some(_) => {}
                 None => self.code(&p.f("modeOfTransportCode"), c, CodeList::Cl018),
             }
         }
         let op = p.f("operator");
-        let operator = if rules.operator_required {
-            // [D S15] road's driver; [D S27] air's operator.
-            self.req(&op, &a.operator)
-        } else {
-            a.operator.as_ref()
+        // [D S15, S27] see `TransportMode::rules` for the per-mode decision.
+        let operator = match rules.operator {
+            Requirement::Required => self.req_as("transport.operator.required", &op, &a.operator),
+            Requirement::Expected => {
+                self.req_as("transport.operator.required-maritime", &op, &a.operator)
+            }
+            Requirement::Optional => a.operator.as_ref(),
         };
         if let Some(o) = operator {
             self.req_str(&op.f("name"), &o.name, NAME);
             if rules.operator_communication_required {
                 // [D S27] air: "name and phone".
-                self.req(&op.f("communication"), &o.communication);
+                self.req_as(
+                    "transport.operator.communication-required",
+                    &op.f("communication"),
+                    &o.communication,
+                );
             }
             self.communications(&op.f("communication"), &o.communication);
         }
@@ -1319,18 +1497,22 @@ impl<'c> V<'c> {
                 match &b.import_procedure {
                     None => {
                         // [D S28] importProcedure.importProcedure is required.
-                        self.sync_err(&pp, m::NOT_BLANK);
+                        self.sync_err("field.not-blank", &pp, m::NOT_BLANK);
                         None
                     }
                     Some(ip) if ip.as_str().trim().is_empty() => {
-                        self.sync_err(&pp, m::NOT_BLANK);
+                        self.sync_err("field.not-blank", &pp, m::NOT_BLANK);
                         None
                     }
                     Some(ip) => {
-                        self.size(&pp, ip.as_str(), 1, 35);
+                        self.size(&pp, ip.as_str(), PROCEDURE);
                         if !ip.is_known() {
                             // [D S10] code-list check.
-                            self.biz(&pp, m::invalid_code(&ImportProcedure::known_codes()));
+                            self.biz(
+                                "codelist.import-procedure",
+                                &pp,
+                                m::invalid_code(&ImportProcedure::known_codes()),
+                            );
                         }
                         Some(ip)
                     }
@@ -1340,21 +1522,28 @@ impl<'c> V<'c> {
         };
         let outgoing = block.and_then(|b| b.outgoing_procedure.as_ref());
         if let Some(o) = outgoing {
-            self.size(&ipp.f("outgoingProcedure"), o.as_str(), 1, 35);
+            self.size(&ipp.f("outgoingProcedure"), o.as_str(), PROCEDURE);
             if !o.is_known() {
                 // [D S10] "When field is provided, it has to be one of ...".
                 self.biz(
+                    "codelist.outgoing-procedure",
                     &ipp.f("outgoingProcedure"),
                     m::outgoing_procedure_codes(&OutgoingProcedure::known_codes()),
                 );
             }
         }
 
+        self.mode_procedures(&ipp, procedure, outgoing);
+
         let docs = c.previous_documents.as_deref().unwrap_or_default();
         let pdp = p.f("previousDocuments");
         // [D S10] previousDocuments need an importProcedure.
         if !docs.is_empty() && procedure.is_none() && block.is_none() {
-            self.biz(&ipp, m::IMPORT_PROCEDURE_REQUIRED);
+            self.biz(
+                "house.previous-documents.import-procedure",
+                &ipp,
+                m::IMPORT_PROCEDURE_REQUIRED,
+            );
         }
         let cude_allowed = matches!(
             procedure,
@@ -1386,6 +1575,7 @@ impl<'c> V<'c> {
                 && !crate::codes::is_previous_document_type(t)
             {
                 self.biz(
+                    "codelist.cl228",
                     &pi.f("typeOfReference"),
                     m::invalid_code(&previous_document_types()),
                 );
@@ -1397,7 +1587,7 @@ impl<'c> V<'c> {
             if let Some(dt) = date
                 && !is_iso_date(dt)
             {
-                self.sync_err(&pi.f("declarationDate"), m::DATE);
+                self.sync_err("field.date-format", &pi.f("declarationDate"), m::DATE);
             }
             let is_cude = t == Some("CUDE");
             if is_cude {
@@ -1409,14 +1599,14 @@ impl<'c> V<'c> {
                     ("sequenceNumber", seq),
                 ] {
                     if val.is_none_or(str::is_empty) {
-                        self.biz(&pi.f(name), m::CUDE_FIELD_REQUIRED);
+                        self.biz("house.cude.fields", &pi.f(name), m::CUDE_FIELD_REQUIRED);
                     }
                 }
                 if let (Some(a), Some(b), Some(s)) = (declarant, date, seq) {
                     has_complete_cude = true;
                     // [D S10] duplicate CUDE.
                     if !seen_cudes.insert((a, b, s)) {
-                        self.biz(&pi, m::duplicate_cude(a, b, s));
+                        self.biz("house.duplicate-reference", &pi, m::duplicate_cude(a, b, s));
                     }
                     // Playground: TVINN ids come from a static list [D S13].
                     if let Some(fx) = &self.ctx.playground {
@@ -1426,6 +1616,7 @@ impl<'c> V<'c> {
                             .any(|(x, y, z)| x == a && y == b && z == s);
                         if !known {
                             self.incomplete(
+                                "playground.cude-unverified",
                                 IncompleteDocumentationReason::CannotVerifyCudeDocumentation,
                             );
                         }
@@ -1433,7 +1624,11 @@ impl<'c> V<'c> {
                 }
             } else if t.is_some() && reference.is_none_or(str::is_empty) {
                 // [D S10] non-CUDE references need referenceNumber.
-                self.biz(&pi.f("referenceNumber"), m::REFERENCE_NUMBER_REQUIRED);
+                self.biz(
+                    "house.previous-documents.reference-number",
+                    &pi.f("referenceNumber"),
+                    m::REFERENCE_NUMBER_REQUIRED,
+                );
             }
             if !cude_allowed {
                 // [D S10] CUDE fields only with a procedure that takes a
@@ -1447,32 +1642,52 @@ impl<'c> V<'c> {
                     ("declarationDate", date),
                 ] {
                     if val.is_some() {
-                        self.biz(&pi.f(field), m::cude_field_not_allowed(name));
+                        self.biz(
+                            "house.cude.procedure",
+                            &pi.f(field),
+                            m::cude_field_not_allowed(name),
+                        );
                     }
                 }
             }
             if let Some(rn) = reference.filter(|r| !r.is_empty()) {
                 // [D S10] duplicate referenceNumber.
                 if !seen_refs.insert(rn) {
-                    self.biz(&pi.f("referenceNumber"), m::duplicate_reference(rn));
+                    self.biz(
+                        "house.duplicate-reference",
+                        &pi.f("referenceNumber"),
+                        m::duplicate_reference(rn),
+                    );
                 }
                 if t == Some("N820") {
                     // [D S10] N820 not allowed with outgoing EXP.
                     if outgoing == Some(&OutgoingProcedure::Exp) {
-                        self.biz(&pi.f("typeOfReference"), m::N820_WITH_EXP);
+                        self.biz(
+                            "house.n820.with-exp",
+                            &pi.f("typeOfReference"),
+                            m::N820_WITH_EXP,
+                        );
                     }
                     // [D S13] playground NCTS rule.
                     if self.ctx.playground.is_some() && !PlaygroundFixtures::ncts_reference_ok(rn) {
-                        self.biz(&pi.f("referenceNumber"), m::N820_WRONG_STATE);
+                        self.biz(
+                            "playground.n820-state",
+                            &pi.f("referenceNumber"),
+                            m::N820_WRONG_STATE,
+                        );
                     }
                 }
             } else if t == Some("N820") && outgoing == Some(&OutgoingProcedure::Exp) {
-                self.biz(&pi.f("typeOfReference"), m::N820_WITH_EXP);
+                self.biz(
+                    "house.n820.with-exp",
+                    &pi.f("typeOfReference"),
+                    m::N820_WITH_EXP,
+                );
             }
         }
         if cude_count > 1 {
             // [D S10] one CUDE only.
-            self.biz(&pdp, m::ONE_CUDE_ONLY);
+            self.biz("house.cude.one-only", &pdp, m::ONE_CUDE_ONLY);
         }
 
         // exportFromEU
@@ -1480,7 +1695,7 @@ impl<'c> V<'c> {
         let ep = p.f("exportFromEU");
         if !exports.is_empty() && outgoing == Some(&OutgoingProcedure::Tra) {
             // [D S10] no exports with outgoing TRA.
-            self.biz(&ep, m::EXPORT_WITH_TRA);
+            self.biz("house.export.with-tra", &ep, m::EXPORT_WITH_TRA);
         }
         let mut seen_exports: HashSet<&str> = HashSet::new();
         let mut has_export = false;
@@ -1488,9 +1703,22 @@ impl<'c> V<'c> {
             let pi = ep.i(i);
             let ty = self.req(&pi.f("typeOfExport"), &e.type_of_export);
             if let Some(ty) = ty
+                && ty.is_known()
+                && !self.rules.export_types.contains(&ty.as_str())
+            {
+                // [D S17] the air, sea and rail pages: "must be one of
+                // [AES_EXPORT, EUEIR_EXPORT]"; EIDR only on road's (S1).
+                self.biz(
+                    "house.export.eidr-road-only",
+                    &pi.f("typeOfExport"),
+                    m::invalid_code(self.rules.export_types),
+                );
+            }
+            if let Some(ty) = ty
                 && !ty.is_known()
             {
                 self.biz(
+                    "codelist.export-type",
                     &pi.f("typeOfExport"),
                     m::invalid_code(&TypeOfExport::known_codes()),
                 );
@@ -1498,7 +1726,7 @@ impl<'c> V<'c> {
             let id = match e.export_id.as_deref() {
                 Some(s) if !s.trim().is_empty() => Some(s),
                 _ => {
-                    self.sync_err(&pi.f("exportId"), m::NOT_BLANK);
+                    self.sync_err("field.not-blank", &pi.f("exportId"), m::NOT_BLANK);
                     None
                 }
             };
@@ -1506,11 +1734,19 @@ impl<'c> V<'c> {
                 has_export |= ty.is_known();
                 // [D S10, S12 TB_EXPORTTYPE] id format per type.
                 if ty.is_known() && !export_id_ok(ty, id) {
-                    self.biz(&pi.f("exportId"), m::export_id_format(ty.as_str()));
+                    self.biz(
+                        "house.export.id-format",
+                        &pi.f("exportId"),
+                        m::export_id_format(ty.as_str()),
+                    );
                 }
                 // [D S10] duplicate exportId.
                 if !seen_exports.insert(id) {
-                    self.biz(&pi.f("exportId"), m::duplicate_export(id));
+                    self.biz(
+                        "house.duplicate-reference",
+                        &pi.f("exportId"),
+                        m::duplicate_export(id),
+                    );
                 }
             }
         }
@@ -1521,11 +1757,23 @@ impl<'c> V<'c> {
         let is_voec = procedure == Some(&ImportProcedure::ImmediateReleaseVoec);
         if items.is_some_and(|v| !v.is_empty()) && !is_voec {
             // [D S10] goodsItem only with IMMEDIATE_RELEASE_VOEC.
-            self.biz(&gp, m::GOODS_ITEM_NOT_VOEC);
+            self.biz("house.goods-item.voec-only", &gp, m::GOODS_ITEM_NOT_VOEC);
         }
         let mut voec_complete = items.is_some_and(|v| !v.is_empty());
         for (i, g) in items.unwrap_or_default().iter().enumerate() {
             voec_complete &= self.goods_item(&gp.i(i), g);
+        }
+
+        // GONU variants are only on road's page [D S1, S17].
+        if procedure == Some(&ImportProcedure::WarehouseRelease)
+            && gonu.is_some()
+            && !self.rules.gonu_warehouse
+        {
+            self.biz(
+                "house.gonu.road-only",
+                &ipp.f("importProcedure"),
+                m::gonu_not_listed(self.mode.path_segment()),
+            );
         }
 
         // GONU deadline [D S1].
@@ -1533,7 +1781,11 @@ impl<'c> V<'c> {
             && gonu.is_some()
             && self.ctx.now >= GONU_DEADLINE
         {
-            self.biz(&ipp.f("importProcedure"), m::GONU_EXPIRED);
+            self.biz(
+                "house.gonu.deadline",
+                &ipp.f("importProcedure"),
+                m::GONU_EXPIRED,
+            );
         }
 
         // Missing documentation -> INCOMPLETE, per S1's procedure tables and
@@ -1543,36 +1795,36 @@ impl<'c> V<'c> {
             Some(ImportProcedure::ImmediateReleaseImport | ImportProcedure::CustomsDeclaration)
                 if !has_complete_cude =>
             {
-                self.incomplete(R::IncompleteCudeDocumentation);
+                self.incomplete("incomplete.cude", R::IncompleteCudeDocumentation);
             }
             Some(ImportProcedure::WarehouseRelease) => match gonu {
                 Some(g) if g.reference_number.as_deref().is_none_or(str::is_empty) => {
-                    self.incomplete(R::IncompleteGonuDocumentation);
+                    self.incomplete("incomplete.gonu", R::IncompleteGonuDocumentation);
                 }
                 Some(_) => {}
                 None => {
                     if !has_complete_cude {
-                        self.incomplete(R::IncompleteCudeDocumentation);
+                        self.incomplete("incomplete.cude", R::IncompleteCudeDocumentation);
                     }
                 }
             },
             Some(ImportProcedure::TransitImport) if !has_n820 => {
-                self.incomplete(R::IncompleteTraDocumentation);
+                self.incomplete("incomplete.tra", R::IncompleteTraDocumentation);
             }
             Some(ImportProcedure::TransitRelease) if !has_retr => {
-                self.incomplete(R::IncompleteTraDocumentation);
+                self.incomplete("incomplete.tra", R::IncompleteTraDocumentation);
             }
             Some(ImportProcedure::ImmediateReleaseVoec) if !voec_complete => {
-                self.incomplete(R::IncompleteVoecDocumentation);
+                self.incomplete("incomplete.voec", R::IncompleteVoecDocumentation);
             }
             Some(ImportProcedure::AtaCarnet) if !has_ref("N955") => {
-                self.incomplete(R::IncompleteDocumentation);
+                self.incomplete("incomplete.documentation", R::IncompleteDocumentation);
             }
             Some(ImportProcedure::TirCarnet) if !has_ref("N952") => {
-                self.incomplete(R::IncompleteDocumentation);
+                self.incomplete("incomplete.documentation", R::IncompleteDocumentation);
             }
             Some(ImportProcedure::NatoForm302) if !has_ref("C624") => {
-                self.incomplete(R::IncompleteDocumentation);
+                self.incomplete("incomplete.documentation", R::IncompleteDocumentation);
             }
             _ => {}
         }
@@ -1581,14 +1833,57 @@ impl<'c> V<'c> {
             Some(OutgoingProcedure::Exp | OutgoingProcedure::Tre)
         ) && !has_export
         {
-            self.incomplete(R::IncompleteExpDocumentation);
+            self.incomplete("incomplete.exp", R::IncompleteExpDocumentation);
         }
         if matches!(
             outgoing,
             Some(OutgoingProcedure::Tra | OutgoingProcedure::Tre)
         ) && !has_n820
         {
-            self.incomplete(R::IncompleteTraDocumentation);
+            self.incomplete("incomplete.tra", R::IncompleteTraDocumentation);
+        }
+    }
+
+    /// The mode's procedure table \[D S1, S17\]: the import procedure is one
+    /// the mode's page lists, and the outgoing procedure one of its variants.
+    /// Unknown codes are left to the code-list rules.
+    fn mode_procedures(
+        &mut self,
+        ipp: &P<'_>,
+        procedure: Option<&ImportProcedure>,
+        outgoing: Option<&OutgoingProcedure>,
+    ) {
+        let Some(ip) = procedure.filter(|ip| ip.is_known()) else {
+            return;
+        };
+        if outgoing.is_some_and(|o| !o.is_known()) {
+            return;
+        }
+        let table = self.rules;
+        match table.procedure(ip.as_str()) {
+            None => {
+                let listed: Vec<&str> = table.procedures.iter().map(|v| v.import).collect();
+                self.biz(
+                    "house.import-procedure.mode",
+                    &ipp.f("importProcedure"),
+                    m::invalid_code(&listed),
+                );
+            }
+            Some(variants) => {
+                let out = outgoing.map(OutgoingProcedure::as_str);
+                if !variants.outgoing.contains(&out) {
+                    self.biz(
+                        "house.outgoing-procedure.mode",
+                        &ipp.f("outgoingProcedure"),
+                        m::outgoing_not_listed(
+                            self.mode.path_segment(),
+                            ip.as_str(),
+                            out,
+                            variants.outgoing,
+                        ),
+                    );
+                }
+            }
         }
     }
 
@@ -1604,7 +1899,7 @@ impl<'c> V<'c> {
                     // invoiced `value` itself ([I]: whether Toll divides by
                     // numberOfItems is not documented).
                     if v.as_f64().is_some_and(|x| x > VOEC_LIMIT_NOK) {
-                        self.biz(&ap.f("value"), m::VOEC_OVER_LIMIT);
+                        self.biz("house.voec.item-limit", &ap.f("value"), m::VOEC_OVER_LIMIT);
                     }
                 }
                 match &a.number_of_items {
@@ -1636,7 +1931,11 @@ impl<'c> V<'c> {
                     if let Some(fx) = &self.ctx.playground
                         && !fx.voec_numbers.iter().any(|x| x == vat)
                     {
-                        self.biz(&fp.f("vatIdentificationNumber"), m::VOEC_UNKNOWN);
+                        self.biz(
+                            "playground.voec-number",
+                            &fp.f("vatIdentificationNumber"),
+                            m::VOEC_UNKNOWN,
+                        );
                     }
                 }
                 if let Some(role) = self.opt_str(&fp.f("role"), &fr.role, FISCAL_ROLE) {
@@ -1671,6 +1970,7 @@ impl<'c> V<'c> {
                 && !t.is_known()
             {
                 self.sync_err(
+                    "relation.object-type",
                     &root.f(tf),
                     m::one_of(&crate::codes::ObjectType::known_codes()),
                 );
@@ -1682,7 +1982,7 @@ impl<'c> V<'c> {
                 // [I] Toll documents no MRN syntax rule or text; an MRN
                 // of the wrong shape can never match, so report it with
                 // the S10 "Invalid MRN format" wording.
-                self.biz(&root.f(rf), m::INVALID_MRN);
+                self.biz("mrn.format", &root.f(rf), m::INVALID_MRN);
             }
         }
     }
@@ -1693,6 +1993,33 @@ impl<'c> V<'c> {
         if let Some(rep) = &d.representative {
             self.party(&root.f("representative"), rep, PartyKind::Representative);
         }
+    }
+}
+
+/// The rule id of a code-list check.
+fn codelist_rule(list: CodeList) -> &'static str {
+    match list {
+        CodeList::Cl018 => "codelist.cl018",
+        CodeList::Cl094 => "codelist.cl094",
+        CodeList::Cl141 => "codelist.cl141",
+        CodeList::Cl707 => "codelist.cl707",
+        CodeList::Cl708 => "codelist.cl708",
+        CodeList::Cl709 => "codelist.cl709",
+        CodeList::Cl710 => "codelist.cl710",
+        CodeList::Cl711 => "codelist.cl711",
+        CodeList::Cl729 => "codelist.cl729",
+        CodeList::Cl750 => "codelist.cl750",
+        CodeList::Cl751 => "codelist.cl751",
+        CodeList::Cl754 => "codelist.cl754",
+        CodeList::Cl756 => "codelist.cl756",
+        CodeList::Country => "codelist.country",
+        CodeList::ImportProcedure => "codelist.import-procedure",
+        CodeList::OutgoingProcedure => "codelist.outgoing-procedure",
+        CodeList::ExportType => "codelist.export-type",
+        CodeList::Cl228 | CodeList::AdditionalPreviousDocumentType => "codelist.cl228",
+        // Lists the validator does not check (CL017, CL704, CL749,
+        // IncompleteDocumentationReason) have no rule of their own.
+        _ => "codelist.unchecked",
     }
 }
 
@@ -1709,6 +2036,21 @@ fn digits_ok(s: &str, int: usize, frac: usize) -> bool {
     let i = i.trim_start_matches('0');
     let f = f.trim_end_matches('0');
     i.len() <= int && f.len() <= frac
+}
+
+/// UN/LOCODE syntax: the 2-letter ISO 3166 country (one that exists) and 3
+/// characters of `[A-Z2-9]` (UNECE's UN/LOCODE manual; the digits 0 and 1
+/// are not used, to avoid confusion with O and I). A space between country
+/// and location, as UNECE prints it, is not accepted: Toll's examples write
+/// `NOOSL`.
+fn unlocode_ok(code: &str) -> bool {
+    let b = code.as_bytes();
+    b.len() == 5
+        && code.is_ascii()
+        && CodeList::Country.contains(&code[..2])
+        && b[2..]
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || (b'2'..=b'9').contains(c))
 }
 
 fn is_iso_date(s: &str) -> bool {
