@@ -692,25 +692,29 @@ fn same_path(a: &str, b: &str) -> bool {
     !a.is_empty() && norm(a) == norm(b)
 }
 
-/// Where our catalogue says an endpoint may live instead (documented or
-/// seen alternatives), by endpoint id suffix.
-fn alternatives(id: &str) -> Vec<&'static str> {
+/// Where an endpoint may live instead of our catalogue's template, with
+/// the source of each alternative: templates to try at Toll when it answers
+/// 404 where we expect the endpoint.
+fn alternatives(id: &str) -> Vec<String> {
     let mut out = Vec::new();
+    let catalogue = |alt: &str| {
+        digitoll_model::profile::endpoint(alt).map(|e| e.template.to_owned())
+    };
     // Entry status "is documented on the arrival Swagger" [D
     // api/mo/beskrivelse-av-ankomst-api-EN.html] (reviews.md §1 #5).
     if id.ends_with(".entry-status") && !id.starts_with("arrival.") {
-        out.push("arrival.entry-status");
-    }
-    if id == "arrival.entry-status" {
-        out.push("road.entry-status");
+        out.extend(catalogue("arrival.entry-status"));
     }
     // validation-status written without a {requestId} segment [D
-    // api/ics2/ics2-forsendelser-EN.html] (reviews.md §1 #6).
+    // api/ics2/ics2-forsendelser-EN.html] (reviews.md §1 #6): both forms.
     if id == "presentation.validation-status" {
-        out.push("presentation.validation-status.by-path");
+        out.extend(catalogue("presentation.validation-status.by-path"));
     }
-    if id == "presentation.validation-status.by-path" {
-        out.push("presentation.validation-status");
+    // test-auth moved from road v1 to v2 in March 2026 [D S26 in
+    // digitoll-api.md, toll.github.io history]: an environment that lags
+    // behind may still have it under v1.
+    if id == "road.test-auth" {
+        out.push("/api/movement/road/v1/test-auth".to_owned());
     }
     out
 }
@@ -780,14 +784,16 @@ async fn find_moved_endpoints(
             continue;
         };
         for alt in alternatives(info.id) {
-            let Some(alt_info) = digitoll_model::profile::endpoint(alt) else {
-                continue;
-            };
             let params: Vec<(&str, &str)> = values
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
-            let Ok(alt_path) = ContractProfile::default().path(alt, &params) else {
+            // Render the alternative with the catalogue's renderer.
+            let mut probe = ContractProfile::default();
+            if probe.set_endpoint(info.id, &alt).is_err() {
+                continue;
+            }
+            let Ok(alt_path) = probe.path(info.id, &params) else {
                 continue;
             };
             let Ok(url) = target.toll_proxy.join(alt_path.trim_start_matches('/')) else {
@@ -805,10 +811,10 @@ async fn find_moved_endpoints(
             {
                 out.push((
                     info.id,
-                    alt_info.template.to_owned(),
+                    alt.clone(),
                     format!(
-                        "step {} ({}): `{}` is not at {} at Toll; it answers {status} at {} (as `{}`)",
-                        d.step, d.step_id, info.id, info.template, alt_info.template, alt
+                        "step {} ({}): `{}` is not at {} at Toll; it answers {status} at {alt}",
+                        d.step, d.step_id, info.id, info.template
                     ),
                 ));
                 break;
