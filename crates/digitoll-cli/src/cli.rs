@@ -82,6 +82,13 @@ pub(crate) enum Command {
     /// in this process with the simulator) and print a JSON report:
     /// requests per second, latency percentiles, time to MRN, memory.
     Bench(Box<crate::cmd::bench::BenchArgs>),
+    /// Where do Toll and our simulator differ? Runs a safe scripted scenario
+    /// with your TEST credentials (tokens, probes, test-auth, transport,
+    /// master and house to MRN, update, entry, routing, presentation, upload,
+    /// deletes), runs it again on the built-in simulator, and compares every
+    /// answer. Writes a transcript (secrets redacted) and suggests a profile.
+    /// Exit 0 all matched, 1 differences, 2 could not run.
+    Conformance(Box<crate::cmd::conformance::ConformanceArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -163,6 +170,11 @@ pub(crate) struct SimArgs {
     /// Behave as Maskinporten PROD instead of TEST (trust the production CA).
     #[arg(long)]
     pub(crate) prod: bool,
+    /// Answer from a transcript written by `digitoll conformance`: recorded
+    /// requests get the recorded answers (MRNs and requestIds as recorded),
+    /// anything else 599 naming the closest recorded request.
+    #[arg(long, value_name = "TRANSCRIPT")]
+    pub(crate) replay: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -210,6 +210,9 @@ pub struct Report {
     pub suggested_profile: String,
     /// Why the run stopped early, if it did.
     pub aborted: Option<String>,
+    /// The run's tag (in its document numbers): pass it again
+    /// ([`Config::run_tag`]) to replay the run's transcript.
+    pub run_tag: String,
     /// Every exchange with the target, secrets redacted.
     #[serde(skip)]
     pub transcript: Vec<Exchange>,
@@ -324,6 +327,7 @@ pub async fn run(config: Config) -> Result<Report, Error> {
         maskinporten: MaskinportenFindings::default(),
         suggested_profile: String::new(),
         aborted: None,
+        run_tag: tag.clone(),
         transcript: Vec::new(),
     };
 
@@ -367,7 +371,7 @@ pub async fn run(config: Config) -> Result<Report, Error> {
 
     // 2. The scenario against the target.
     report.steps = match scenario::run(&target, &log, &docs, &held).await {
-        Ok(steps) => steps,
+        Ok(steps) => unproxied(steps, &target, &config.target),
         Err(e) => {
             report.aborted = Some(e.to_string());
             report.transcript = log.exchanges();
@@ -475,6 +479,30 @@ pub async fn run(config: Config) -> Result<Report, Error> {
     }
     report.transcript = log.exchanges();
     Ok(report)
+}
+
+/// Step texts with the recording proxies' addresses replaced by the remotes'.
+fn unproxied(mut steps: Vec<StepOutcome>, side: &Side, target: &Target) -> Vec<StepOutcome> {
+    let pairs = [
+        (side.toll_proxy.as_str(), target.toll_url.as_str()),
+        (side.maskinporten_proxy.as_str(), target.maskinporten_url.as_str()),
+    ];
+    let fix = |text: &mut String| {
+        for (proxy, real) in pairs {
+            let (proxy, real) = (proxy.trim_end_matches('/'), real.trim_end_matches('/'));
+            if text.contains(proxy) {
+                *text = text.replace(proxy, real);
+            }
+        }
+    };
+    for s in &mut steps {
+        match &mut s.result {
+            StepResult::Ok { detail } => fix(detail),
+            StepResult::Error { error } => fix(error),
+            StepResult::Skipped { reason } => fix(reason),
+        }
+    }
+    steps
 }
 
 /// Starts the simulator with the user's client id and scopes under `org`

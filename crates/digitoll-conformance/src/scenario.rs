@@ -477,14 +477,9 @@ async fn road(r: &mut Runner<'_>, client: &MovementClient, docs: &Documents) {
     let result = match &transport {
         Some(mrn) => match client.transport_status_with_descendants(mrn).await {
             Ok(tree) => ok(format!(
-                "{} master(s)",
-                serde_json::to_value(&tree)
-                    .ok()
-                    .and_then(|v| v
-                        .get("consignmentMasterLevel")
-                        .and_then(Value::as_array)
-                        .map(Vec::len))
-                    .unwrap_or(0)
+                "{} master(s), {} house(s) directly under the transport",
+                tree.master_consignments.len(),
+                tree.house_consignments.len()
             )),
             Err(e) => err(e),
         },

@@ -3,6 +3,7 @@
 pub(crate) mod bench;
 mod cert;
 pub(crate) mod clients;
+pub(crate) mod conformance;
 mod demo;
 pub(crate) mod doctor;
 mod entry;
@@ -43,5 +44,6 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Onboard(args) => onboard::run(*args).await,
         Command::Clients(cmd) => clients::run(*cmd).await,
         Command::Bench(args) => bench::run(*args).await,
+        Command::Conformance(args) => conformance::run(*args).await,
     }
 }
