@@ -50,7 +50,12 @@ async fn conformance_matches_the_simulator_and_its_transcript_replays() {
         "--json",
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["differences"], serde_json::json!([]));
     assert_eq!(report["run_tag"], "CLI1");
@@ -60,10 +65,22 @@ async fn conformance_matches_the_simulator_and_its_transcript_replays() {
     let text = std::fs::read_to_string(&transcript).unwrap();
     let key_pem = std::fs::read_to_string(dir.path().join("demo-key.pem")).unwrap();
     let key_line = key_pem.lines().nth(1).unwrap();
-    assert!(!text.contains(key_line), "the private key is in the transcript");
-    assert!(!text.contains(DEMO_P12_PASSWORD), "the .p12 password is in the transcript");
-    assert!(!text.contains("eyJ"), "a JWT (token or grant) is in the transcript");
-    assert!(text.contains("\"assertion\",\"[REDACTED]\""), "the grant field is kept, redacted");
+    assert!(
+        !text.contains(key_line),
+        "the private key is in the transcript"
+    );
+    assert!(
+        !text.contains(DEMO_P12_PASSWORD),
+        "the .p12 password is in the transcript"
+    );
+    assert!(
+        !text.contains("eyJ"),
+        "a JWT (token or grant) is in the transcript"
+    );
+    assert!(
+        text.contains("\"assertion\",\"[REDACTED]\""),
+        "the grant field is kept, redacted"
+    );
 
     // The transcript replayed by `digitoll sim --replay`: the same scenario
     // (same run tag) gets the recorded answers, with nothing unrecorded.
@@ -86,7 +103,12 @@ async fn conformance_matches_the_simulator_and_its_transcript_replays() {
     let http = reqwest::Client::new();
     let mut up = false;
     for _ in 0..100 {
-        if http.get(format!("{replay_url}sim/clock")).send().await.is_ok() {
+        if http
+            .get(format!("{replay_url}sim/clock"))
+            .send()
+            .await
+            .is_ok()
+        {
             up = true;
             break;
         }
@@ -134,7 +156,10 @@ async fn conformance_matches_the_simulator_and_its_transcript_replays() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 599);
     let body: serde_json::Value = resp.json().await.unwrap();
-    assert!(body["message"].as_str().unwrap().contains("test-auth"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("test-auth"),
+        "{body}"
+    );
     replay.kill().unwrap();
     let _ = replay.wait();
     sim.shutdown().await;
@@ -144,8 +169,19 @@ async fn conformance_matches_the_simulator_and_its_transcript_replays() {
 fn production_needs_the_explicit_flag() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("k.pem");
-    let out = digitoll(&["keys", "generate", "--out", dir.path().to_str().unwrap(), "--name", "k"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = digitoll(&[
+        "keys",
+        "generate",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--name",
+        "k",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::rename(dir.path().join("k.key.pem"), &key).unwrap();
     let out = digitoll(&[
         "conformance",

@@ -155,7 +155,11 @@ pub(crate) fn differences(pairs: &[Pair<'_>]) -> Vec<Difference> {
     let mut out = Vec::new();
     for p in pairs {
         let head = format!("step {} ({})", p.step, p.step_id);
-        let base = |kind, field: Option<String>, toll: Option<String>, sim: Option<String>, message: String| Difference {
+        let base = |kind,
+                    field: Option<String>,
+                    toll: Option<String>,
+                    sim: Option<String>,
+                    message: String| Difference {
             step: p.step,
             step_id: p.step_id.clone(),
             kind,
@@ -171,14 +175,20 @@ pub(crate) fn differences(pairs: &[Pair<'_>]) -> Vec<Difference> {
                 None,
                 None,
                 None,
-                format!("{head}: the client sent {} to Toll but not to our simulator", p.request),
+                format!(
+                    "{head}: the client sent {} to Toll but not to our simulator",
+                    p.request
+                ),
             )),
             (None, Some(_)) => out.push(base(
                 DifferenceKind::Request,
                 None,
                 None,
                 None,
-                format!("{head}: the client sent {} to our simulator but not to Toll", p.request),
+                format!(
+                    "{head}: the client sent {} to our simulator but not to Toll",
+                    p.request
+                ),
             )),
             (Some(t), Some(s)) => {
                 if t.status != s.status {
@@ -231,7 +241,10 @@ pub(crate) fn differences(pairs: &[Pair<'_>]) -> Vec<Difference> {
                             Some(path.clone()),
                             None,
                             Some(sty.to_string()),
-                            format!("{head}: field `{path}` is sent by our simulator, not by Toll ({})", p.request),
+                            format!(
+                                "{head}: field `{path}` is sent by our simulator, not by Toll ({})",
+                                p.request
+                            ),
                         ));
                     }
                 }
@@ -333,7 +346,13 @@ fn walk(v: &Value, path: String, out: &mut BTreeMap<String, &'static str>) {
     }
 }
 
-const TEXT_KEYS: &[&str] = &["description", "error", "error_description", "message", "detail"];
+const TEXT_KEYS: &[&str] = &[
+    "description",
+    "error",
+    "error_description",
+    "message",
+    "detail",
+];
 
 /// Error-text leaves: JSON path → text (array elements by index).
 fn texts(v: &Value) -> BTreeMap<String, String> {
@@ -398,8 +417,10 @@ pub(crate) fn renames(diffs: &[Difference]) -> BTreeMap<String, String> {
             None => (String::new(), path.to_owned()),
         }
     };
-    let mut by_parent: BTreeMap<(String, String, String), (Vec<(String, String)>, Vec<(String, String)>)> =
-        BTreeMap::new();
+    let mut by_parent: BTreeMap<
+        (String, String, String),
+        (Vec<(String, String)>, Vec<(String, String)>),
+    > = BTreeMap::new();
     for d in diffs {
         let Some(field) = &d.field else { continue };
         let (parent, name) = split(field);
@@ -442,8 +463,14 @@ pub(crate) fn error_messages(e: &Exchange) -> Vec<(String, String)> {
     if let Some(list) = v.get("validationErrors").and_then(Value::as_array) {
         for item in list {
             out.push((
-                item.get("field").and_then(Value::as_str).unwrap_or("").to_owned(),
-                item.get("error").and_then(Value::as_str).unwrap_or("").to_owned(),
+                item.get("field")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
+                item.get("error")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
             ));
         }
     }
@@ -454,13 +481,15 @@ pub(crate) fn error_messages(e: &Exchange) -> Vec<(String, String)> {
                     .and_then(Value::as_str)
                     .unwrap_or("")
                     .to_owned(),
-                item.get("description").and_then(Value::as_str).unwrap_or("").to_owned(),
+                item.get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
             ));
         }
     }
     out
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -492,41 +521,95 @@ mod tests {
             id: id.into(),
             number,
             label: id.into(),
-            result: StepResult::Ok { detail: String::new() },
+            result: StepResult::Ok {
+                detail: String::new(),
+            },
         }
     }
 
     #[test]
     fn status_fields_types_and_texts_are_compared_on_hand_made_answers() {
-        let steps = [step("road.house.create", 4), step("road.transport.invalid", 5)];
+        let steps = [
+            step("road.house.create", 4),
+            step("road.transport.invalid", 5),
+        ];
         let toll = vec![
-            ex("road.house.create", "POST", "https://t/api/movement/road/v2/house-consignment", 400, json!({})),
-            ex("road.transport.invalid", "GET", "https://t/api/movement/road/v2/transport/validation-status/0b6c6a3e-8a43-4d0c-9a38-3e2b0c0e4f11", 404, json!({})),
-            ex("road.transport.invalid", "GET", "https://t/api/movement/road/v2/transport/validation-status/0b6c6a3e-8a43-4d0c-9a38-3e2b0c0e4f11", 200, json!({
-                "status": "FAILURE", "mrn": null, "weight": "12",
-                "validationErrorList": [{"description": "Estimated differs", "pointer": {"messageElementPath": "x"}}]
-            })),
+            ex(
+                "road.house.create",
+                "POST",
+                "https://t/api/movement/road/v2/house-consignment",
+                400,
+                json!({}),
+            ),
+            ex(
+                "road.transport.invalid",
+                "GET",
+                "https://t/api/movement/road/v2/transport/validation-status/0b6c6a3e-8a43-4d0c-9a38-3e2b0c0e4f11",
+                404,
+                json!({}),
+            ),
+            ex(
+                "road.transport.invalid",
+                "GET",
+                "https://t/api/movement/road/v2/transport/validation-status/0b6c6a3e-8a43-4d0c-9a38-3e2b0c0e4f11",
+                200,
+                json!({
+                    "status": "FAILURE", "mrn": null, "weight": "12",
+                    "validationErrorList": [{"description": "Estimated differs", "pointer": {"messageElementPath": "x"}}]
+                }),
+            ),
         ];
         let sim = vec![
-            ex("road.house.create", "POST", "http://s/api/movement/road/v2/house-consignment", 202, json!({"requestId": "r"})),
-            ex("road.transport.invalid", "GET", "http://s/api/movement/road/v2/transport/validation-status/7f1d3f5e-0c43-4b1c-8d7e-2f1a0b9c8d7e", 200, json!({
-                "status": "FAILURE", "weight": 12,
-                "validationErrorList": [{"description": "Estimated arrival differs", "path": {"messageElementPath": "x"}}]
-            })),
+            ex(
+                "road.house.create",
+                "POST",
+                "http://s/api/movement/road/v2/house-consignment",
+                202,
+                json!({"requestId": "r"}),
+            ),
+            ex(
+                "road.transport.invalid",
+                "GET",
+                "http://s/api/movement/road/v2/transport/validation-status/7f1d3f5e-0c43-4b1c-8d7e-2f1a0b9c8d7e",
+                200,
+                json!({
+                    "status": "FAILURE", "weight": 12,
+                    "validationErrorList": [{"description": "Estimated arrival differs", "path": {"messageElementPath": "x"}}]
+                }),
+            ),
         ];
         let pairs = pair(&steps, &toll, &sim, "");
         assert_eq!(pairs.len(), 2, "polls of one request are one pair");
         let diffs = differences(&pairs);
         let lines: Vec<&str> = diffs.iter().map(|d| d.message.as_str()).collect();
         assert!(lines.contains(&"step 4 (road.house.create): Toll answered 400 where our simulator answers 202 (POST /api/movement/road/v2/house-consignment)"), "{lines:#?}");
-        assert!(lines.iter().any(|l| l.contains("field `validationErrorList[0].pointer` missing in our simulator")), "{lines:#?}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l
+                    .contains("field `validationErrorList[0].pointer` missing in our simulator")),
+            "{lines:#?}"
+        );
         assert!(lines.iter().any(|l| l.contains("field `validationErrorList[0].path` is sent by our simulator")), "{lines:#?}");
-        assert!(lines.iter().any(|l| l.contains("field `weight` is a string at Toll, a number in our simulator")), "{lines:#?}");
+        assert!(
+            lines.iter().any(
+                |l| l.contains("field `weight` is a string at Toll, a number in our simulator")
+            ),
+            "{lines:#?}"
+        );
         assert!(lines.iter().any(|l| l.contains("Toll says \"Estimated differs\" where our simulator says \"Estimated arrival differs\"")), "{lines:#?}");
         // `mrn: null` at Toll is a field our simulator omits.
-        assert!(lines.iter().any(|l| l.contains("field `mrn` missing")), "{lines:#?}");
+        assert!(
+            lines.iter().any(|l| l.contains("field `mrn` missing")),
+            "{lines:#?}"
+        );
         // The nested field under a missing parent is not reported twice.
-        assert!(!lines.iter().any(|l| l.contains("pointer.messageElementPath")), "{lines:#?}");
+        assert!(
+            !lines
+                .iter()
+                .any(|l| l.contains("pointer.messageElementPath")),
+            "{lines:#?}"
+        );
         assert_eq!(
             renames(&diffs).get("path").map(String::as_str),
             Some("pointer"),
@@ -537,9 +620,15 @@ mod tests {
     #[test]
     fn templates_hide_ids() {
         assert_eq!(
-            path_template("/api/movement/road/status/v2/transport/26NOABCDEFGHIJ1234/descendants", ""),
+            path_template(
+                "/api/movement/road/status/v2/transport/26NOABCDEFGHIJ1234/descendants",
+                ""
+            ),
             "/api/movement/road/status/v2/transport/{mrn}/descendants"
         );
-        assert_eq!(normalise("bad grant (trace_id: abc123) now"), "bad grant now");
+        assert_eq!(
+            normalise("bad grant (trace_id: abc123) now"),
+            "bad grant now"
+        );
     }
 }

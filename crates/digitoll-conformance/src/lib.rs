@@ -96,8 +96,9 @@ impl Target {
 
     /// A Maskinporten environment (token endpoint under its issuer) and a Toll base URL.
     pub fn from_parts(maskinporten: Environment, toll_url: Url) -> Self {
-        let maskinporten_url = Url::parse(maskinporten.issuer())
-            .unwrap_or_else(|_| Url::parse("http://invalid.invalid/").unwrap_or_else(|_| unreachable!()));
+        let maskinporten_url = Url::parse(maskinporten.issuer()).unwrap_or_else(|_| {
+            Url::parse("http://invalid.invalid/").unwrap_or_else(|_| unreachable!())
+        });
         Self {
             maskinporten,
             maskinporten_url,
@@ -485,7 +486,10 @@ pub async fn run(config: Config) -> Result<Report, Error> {
 fn unproxied(mut steps: Vec<StepOutcome>, side: &Side, target: &Target) -> Vec<StepOutcome> {
     let pairs = [
         (side.toll_proxy.as_str(), target.toll_url.as_str()),
-        (side.maskinporten_proxy.as_str(), target.maskinporten_url.as_str()),
+        (
+            side.maskinporten_proxy.as_str(),
+            target.maskinporten_url.as_str(),
+        ),
     ];
     let fix = |text: &mut String| {
         for (proxy, real) in pairs {
@@ -548,8 +552,13 @@ async fn start_simulator(
         config.request_timeout,
     )
     .await?;
-    let toll_proxy =
-        Proxy::start(Remote::Toll, sim.base_url(), log.clone(), config.request_timeout).await?;
+    let toll_proxy = Proxy::start(
+        Remote::Toll,
+        sim.base_url(),
+        log.clone(),
+        config.request_timeout,
+    )
+    .await?;
     let side = Side {
         env: Environment::custom(sim.issuer()),
         maskinporten_proxy: mp_proxy.base_url().clone(),
@@ -591,7 +600,10 @@ fn maskinporten_findings(exchanges: &[Exchange]) -> MaskinportenFindings {
                 .json()
                 .is_some_and(|v| v.get("access_token").is_some())
     };
-    for e in exchanges.iter().filter(|e| e.remote == Remote::Maskinporten) {
+    for e in exchanges
+        .iter()
+        .filter(|e| e.remote == Remote::Maskinporten)
+    {
         if let Some(life) = e
             .response_body
             .json()
@@ -618,7 +630,9 @@ fn maskinporten_findings(exchanges: &[Exchange]) -> MaskinportenFindings {
                 "{} {} {}",
                 second.status.unwrap_or(0),
                 v.get("error").and_then(Value::as_str).unwrap_or(""),
-                v.get("error_description").and_then(Value::as_str).unwrap_or("")
+                v.get("error_description")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
             )
             .trim()
             .to_owned(),
@@ -638,10 +652,26 @@ fn rule_verdicts(
 ) -> Vec<RuleVerdict> {
     let mut out = Vec::new();
     let messages = [
-        ("road.transport.invalid", MessageKind::Transport, &docs.invalid_transport),
-        ("road.transport.create", MessageKind::Transport, &docs.transport),
-        ("road.master.create", MessageKind::MasterConsignment, &docs.master),
-        ("road.house.create", MessageKind::HouseConsignment, &docs.house),
+        (
+            "road.transport.invalid",
+            MessageKind::Transport,
+            &docs.invalid_transport,
+        ),
+        (
+            "road.transport.create",
+            MessageKind::Transport,
+            &docs.transport,
+        ),
+        (
+            "road.master.create",
+            MessageKind::MasterConsignment,
+            &docs.master,
+        ),
+        (
+            "road.house.create",
+            MessageKind::HouseConsignment,
+            &docs.house,
+        ),
     ];
     let ctx = ValidationContext::new(now)
         .with_first_submission(true)
@@ -672,7 +702,12 @@ fn rule_verdicts(
         let mut used = vec![false; toll_errors.len()];
         for f in &findings {
             let sources = rules::find(&f.rule)
-                .map(|r| r.sources.iter().map(digitoll_model::profile::source_tag).collect())
+                .map(|r| {
+                    r.sources
+                        .iter()
+                        .map(digitoll_model::profile::source_tag)
+                        .collect()
+                })
                 .unwrap_or_default();
             let matched = toll_errors
                 .iter()
@@ -725,9 +760,8 @@ fn same_path(a: &str, b: &str) -> bool {
 /// 404 where we expect the endpoint.
 fn alternatives(id: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let catalogue = |alt: &str| {
-        digitoll_model::profile::endpoint(alt).map(|e| e.template.to_owned())
-    };
+    let catalogue =
+        |alt: &str| digitoll_model::profile::endpoint(alt).map(|e| e.template.to_owned());
     // Entry status "is documented on the arrival Swagger" [D
     // api/mo/beskrivelse-av-ankomst-api-EN.html] (reviews.md §1 #5).
     if id.ends_with(".entry-status") && !id.starts_with("arrival.") {
@@ -779,10 +813,15 @@ async fn find_moved_endpoints(
         Err(_) => return out,
     };
     for d in diffs.iter().filter(|d| d.kind == DifferenceKind::Status) {
-        if d.toll.as_deref() != Some("404") || !d.simulator.as_deref().is_some_and(|s| s.starts_with('2')) {
+        if d.toll.as_deref() != Some("404")
+            || !d.simulator.as_deref().is_some_and(|s| s.starts_with('2'))
+        {
             continue;
         }
-        let Some(p) = pairs.iter().find(|p| p.step_id == d.step_id && p.request == d.request) else {
+        let Some(p) = pairs
+            .iter()
+            .find(|p| p.step_id == d.step_id && p.request == d.request)
+        else {
             continue;
         };
         let Some(sent) = p.target else { continue };

@@ -230,8 +230,8 @@ async fn forward(State(state): State<Arc<ProxyState>>, request: Request) -> Resp
                     exchange.response_body =
                         redact::body(RecordedBody::decode(ct.as_deref(), &body));
                     let mut out = Response::new(Body::from(body));
-                    *out.status_mut() = StatusCode::from_u16(status.as_u16())
-                        .unwrap_or(StatusCode::BAD_GATEWAY);
+                    *out.status_mut() =
+                        StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
                     for (k, v) in &headers {
                         if HOP_BY_HOP.contains(&k.as_str()) {
                             continue;
@@ -248,7 +248,11 @@ async fn forward(State(state): State<Arc<ProxyState>>, request: Request) -> Resp
                 Err(e) => {
                     exchange.status = Some(status.as_u16());
                     exchange.error = Some(format!("reading the response body: {e}"));
-                    (StatusCode::BAD_GATEWAY, "recording proxy: response body lost").into_response()
+                    (
+                        StatusCode::BAD_GATEWAY,
+                        "recording proxy: response body lost",
+                    )
+                        .into_response()
                 }
             }
         }

@@ -129,7 +129,8 @@ impl Documents {
     /// so a replay of the run's transcript sees the same id.
     fn presentation_request_id(&self) -> uuid::Uuid {
         use sha2::Digest as _;
-        let digest = sha2::Sha256::digest(format!("digitoll-conformance presentation {}", self.tag));
+        let digest =
+            sha2::Sha256::digest(format!("digitoll-conformance presentation {}", self.tag));
         let mut bytes = [0u8; 16];
         bytes.copy_from_slice(&digest[..16]);
         uuid::Builder::from_random_bytes(bytes).into_uuid()
@@ -144,8 +145,10 @@ impl Documents {
     }
 
     fn house_ref(&self) -> Result<DocumentRef, crate::Error> {
-        serde_json::from_value(json!({"documentNumber": format!("HWB-DTC-{}", self.tag), "type": "N703"}))
-            .map_err(|e| crate::Error::Setup(format!("house reference: {e}")))
+        serde_json::from_value(
+            json!({"documentNumber": format!("HWB-DTC-{}", self.tag), "type": "N703"}),
+        )
+        .map_err(|e| crate::Error::Setup(format!("house reference: {e}")))
     }
 }
 
@@ -247,10 +250,14 @@ pub(crate) fn maskinporten_client(side: &Side) -> Result<MaskinportenClient, cra
         .maskinporten_proxy
         .join("token")
         .map_err(|e| crate::Error::Setup(format!("token endpoint: {e}")))?;
-    MaskinportenClient::builder(side.env.clone(), side.client_id.clone(), side.signer.clone())
-        .token_endpoint(endpoint)
-        .build()
-        .map_err(|e| crate::Error::Setup(format!("Maskinporten client: {e}")))
+    MaskinportenClient::builder(
+        side.env.clone(),
+        side.client_id.clone(),
+        side.signer.clone(),
+    )
+    .token_endpoint(endpoint)
+    .build()
+    .map_err(|e| crate::Error::Setup(format!("Maskinporten client: {e}")))
 }
 
 /// Runs the scenario for `scopes` against `side`, every exchange recorded in `log`.
@@ -385,8 +392,16 @@ pub(crate) async fn run(
         };
         r.record(id, "presentation of the house", result);
     } else {
-        r.skip("routing.page", "one page of the house routing feed", ENTRY_SCOPE);
-        r.skip("presentation.house", "presentation of the house", ENTRY_SCOPE);
+        r.skip(
+            "routing.page",
+            "one page of the house routing feed",
+            ENTRY_SCOPE,
+        );
+        r.skip(
+            "presentation.house",
+            "presentation of the house",
+            ENTRY_SCOPE,
+        );
     }
 
     // 5. A tiny document upload to a playground TVINN declaration.
@@ -432,12 +447,18 @@ pub(crate) async fn run(
 const ROAD_STEPS: &[(&str, &str)] = &[
     ("toll.token-exchange", "Toll token exchange"),
     ("road.test-auth", "road test-auth"),
-    ("road.query", "harmless query: master lookup by an unknown waybill"),
+    (
+        "road.query",
+        "harmless query: master lookup by an unknown waybill",
+    ),
     ("road.transport.invalid", "a transport Toll must reject"),
     ("road.transport.create", "transport create, polled to MRN"),
     ("road.master.create", "master create, polled to MRN"),
     ("road.house.create", "house create, polled to MRN"),
-    ("road.status-with-descendants", "transport status with descendants"),
+    (
+        "road.status-with-descendants",
+        "transport status with descendants",
+    ),
     ("road.transport.update", "transport update, polled"),
     ("road.entry-status", "entry status of the transport"),
 ];
@@ -551,10 +572,15 @@ async fn submit_and_poll(
 /// Deletes what the create steps made (house, master, transport).
 async fn delete_created(r: &mut Runner<'_>, client: &MovementClient, docs: &Documents) {
     let mrn_of = |r: &Runner<'_>, step: &str| -> Option<Mrn> {
-        r.outcomes.iter().find(|o| o.id == step).and_then(|o| match &o.result {
-            StepResult::Ok { detail } => detail.strip_prefix("MRN ").and_then(|m| m.parse().ok()),
-            _ => None,
-        })
+        r.outcomes
+            .iter()
+            .find(|o| o.id == step)
+            .and_then(|o| match &o.result {
+                StepResult::Ok { detail } => {
+                    detail.strip_prefix("MRN ").and_then(|m| m.parse().ok())
+                }
+                _ => None,
+            })
     };
     let delete_body = json!({
         "documentIssueDate": docs.transport["documentIssueDate"],

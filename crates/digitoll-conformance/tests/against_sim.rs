@@ -72,7 +72,11 @@ fn assert_all_steps_ran(report: &Report) {
     }
     // The deliberately invalid transport is rejected on both sides.
     assert!(matches!(
-        report.steps.iter().find(|s| s.id == "road.transport.invalid").map(|s| &s.result),
+        report
+            .steps
+            .iter()
+            .find(|s| s.id == "road.transport.invalid")
+            .map(|s| &s.result),
         Some(StepResult::Error { .. })
     ));
 }
@@ -90,10 +94,18 @@ async fn against_the_simulator_everything_matches_and_the_transcript_has_no_secr
         .await
         .unwrap();
     assert_all_steps_ran(&report);
-    let lines: Vec<&str> = report.differences.iter().map(|d| d.message.as_str()).collect();
+    let lines: Vec<&str> = report
+        .differences
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
     assert!(lines.is_empty(), "{lines:#?}");
     assert_eq!(report.exit_code(), 0, "{:#?}", report.rules);
-    assert!(report.suggested_profile.is_empty(), "{}", report.suggested_profile);
+    assert!(
+        report.suggested_profile.is_empty(),
+        "{}",
+        report.suggested_profile
+    );
     assert_eq!(report.maskinporten.accepts_nbf, Some(false));
     assert_eq!(report.maskinporten.accepts_replayed_jti, Some(false));
     assert_eq!(report.maskinporten.token_lifetimes, vec![120]);
@@ -104,7 +116,11 @@ async fn against_the_simulator_everything_matches_and_the_transcript_has_no_secr
     assert!(exchanges.iter().any(|e| e.step == "road.house.create"));
     let ctl = sim.control();
     let sent = ctl.requests();
-    assert_eq!(sent.len(), exchanges.len(), "one exchange per request the target got");
+    assert_eq!(
+        sent.len(),
+        exchanges.len(),
+        "one exchange per request the target got"
+    );
     // Secrets as the simulator saw them: the Maskinporten tokens it issued,
     // the grants, the key, the password.
     let mut secrets: Vec<String> = vec![
@@ -148,7 +164,11 @@ async fn against_the_simulator_everything_matches_and_the_transcript_has_no_secr
     }
     assert!(!text.contains("eyJ"), "a JWT in the transcript");
     for s in &secrets {
-        assert!(!text.contains(s.as_str()), "secret {:.12}… in the transcript", s);
+        assert!(
+            !text.contains(s.as_str()),
+            "secret {:.12}… in the transcript",
+            s
+        );
     }
     sim.shutdown().await;
 }

@@ -18,7 +18,9 @@ const OLD_TEST_AUTH: &str = "/api/movement/road/v1/test-auth";
 #[tokio::test]
 async fn a_profiled_simulator_differs_in_path_field_and_text_and_the_suggestion_undoes_it() {
     let mut profile = ContractProfile::default();
-    profile.set_endpoint("road.test-auth", OLD_TEST_AUTH).unwrap();
+    profile
+        .set_endpoint("road.test-auth", OLD_TEST_AUTH)
+        .unwrap();
     profile
         .response_fields
         .insert("notificationDate".into(), "notificationDateTime".into());
@@ -41,21 +43,32 @@ async fn a_profiled_simulator_differs_in_path_field_and_text_and_the_suggestion_
     let report = run(config).await.unwrap();
     assert!(report.aborted.is_none(), "{:?}", report.aborted);
     assert_eq!(report.exit_code(), 1);
-    let lines: Vec<&str> = report.differences.iter().map(|d| d.message.as_str()).collect();
+    let lines: Vec<&str> = report
+        .differences
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
 
     // The path: Toll (here: the profiled simulator) has no road test-auth
     // where we expect it, and answers at the v1 path.
     assert!(
-        lines.iter().any(|l| l.contains("(road.test-auth): Toll answered 404 where our simulator answers 200")),
+        lines
+            .iter()
+            .any(|l| l
+                .contains("(road.test-auth): Toll answered 404 where our simulator answers 200")),
         "{lines:#?}"
     );
     assert!(
-        lines.iter().any(|l| l.contains("`road.test-auth` is not at") && l.contains(OLD_TEST_AUTH)),
+        lines
+            .iter()
+            .any(|l| l.contains("`road.test-auth` is not at") && l.contains(OLD_TEST_AUTH)),
         "{lines:#?}"
     );
     // The field.
     assert!(
-        lines.iter().any(|l| l.contains("field `notificationDateTime` missing in our simulator")),
+        lines
+            .iter()
+            .any(|l| l.contains("field `notificationDateTime` missing in our simulator")),
         "{lines:#?}"
     );
     // The text.
@@ -74,7 +87,10 @@ async fn a_profiled_simulator_differs_in_path_field_and_text_and_the_suggestion_
         .unwrap_or_else(|e| panic!("{e}\n{}", report.suggested_profile));
     assert_eq!(suggested.template("road.test-auth"), Some(OLD_TEST_AUTH));
     assert_eq!(
-        suggested.response_fields.get("notificationDate").map(String::as_str),
+        suggested
+            .response_fields
+            .get("notificationDate")
+            .map(String::as_str),
         Some("notificationDateTime")
     );
     assert_eq!(suggested.rule_text(RULE), Some(TEXT));

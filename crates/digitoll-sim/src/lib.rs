@@ -114,8 +114,8 @@ pub use demo::{
 pub use faults::{ActiveFault, Fault, FaultKind, FaultUntil};
 pub use keys::RsaPrivateKey;
 pub use record::{RecordedBody, RecordedRequest};
-pub use replay::{Exchange, Remote, TranscriptError, parse_transcript};
 pub use registry::{ClientRegistration, Delegation, Organisation, ScopeGrant, is_valid_org_no};
+pub use replay::{Exchange, Remote, TranscriptError, parse_transcript};
 pub use server::{RunningSimulator, Simulator, SimulatorBuilder};
 pub use toll::{
     BorderCrossing, EntryApi, MessageState, PresentationInfo, PresentationSource, ROAD_SCOPE,

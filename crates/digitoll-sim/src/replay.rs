@@ -177,7 +177,13 @@ impl Replay {
     }
 
     /// The index of the recording that answers this request, if any.
-    fn pick(&self, method: &str, path: &str, query: Option<&str>, body: &RecordedBody) -> Option<usize> {
+    fn pick(
+        &self,
+        method: &str,
+        path: &str,
+        query: Option<&str>,
+        body: &RecordedBody,
+    ) -> Option<usize> {
         let candidates: Vec<usize> = self
             .entries
             .iter()
@@ -371,8 +377,8 @@ mod tests {
 
     #[test]
     fn a_bad_line_names_its_line() {
-        let good = serde_json::to_string(&ex(1, "GET", "http://x/a", 200, serde_json::json!({})))
-            .unwrap();
+        let good =
+            serde_json::to_string(&ex(1, "GET", "http://x/a", 200, serde_json::json!({}))).unwrap();
         let err = parse_transcript(&format!("{good}\n{{\"seq\":2}}\n"), "t.jsonl").unwrap_err();
         assert_eq!(err.line, 2, "{err}");
         assert!(err.to_string().starts_with("t.jsonl:2:"), "{err}");

@@ -80,8 +80,8 @@ pub(crate) async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
         Some(u) => u.clone(),
         None => toll_env.base_url(),
     };
-    let production = matches!(toll_env, TollEnvironment::Prod)
-        || matches!(identity.env, Environment::Prod);
+    let production =
+        matches!(toll_env, TollEnvironment::Prod) || matches!(identity.env, Environment::Prod);
     if production && !args.i_know_this_is_production {
         anyhow::bail!(
             "refusing to run against production: conformance creates and deletes messages; add --i-know-this-is-production if you mean it"
@@ -225,7 +225,11 @@ fn render(report: &Report, transcript: &std::path::Path) {
         outln!();
         outln!("Local rules checked against Toll's answers:");
         for r in &report.rules {
-            let id = if r.rule.is_empty() { "(no rule id)" } else { r.rule.as_str() };
+            let id = if r.rule.is_empty() {
+                "(no rule id)"
+            } else {
+                r.rule.as_str()
+            };
             outln!(
                 "  {:<13} {id} in {}{}{}",
                 r.verdict,
