@@ -406,6 +406,10 @@ fn normalise(text: &str) -> String {
         .join(" ")
 }
 
+/// Per parent object: (name, type) of the fields only Toll sends, and of
+/// those only the simulator sends.
+type OnlyOn = (Vec<(String, String)>, Vec<(String, String)>);
+
 /// Field renames that would make the simulator's answers match: at one
 /// parent, exactly one field only Toll sends and one only the simulator
 /// sends, of the same JSON type. Simulator name → Toll name.
@@ -417,10 +421,7 @@ pub(crate) fn renames(diffs: &[Difference]) -> BTreeMap<String, String> {
             None => (String::new(), path.to_owned()),
         }
     };
-    let mut by_parent: BTreeMap<
-        (String, String, String),
-        (Vec<(String, String)>, Vec<(String, String)>),
-    > = BTreeMap::new();
+    let mut by_parent: BTreeMap<(String, String, String), OnlyOn> = BTreeMap::new();
     for d in diffs {
         let Some(field) = &d.field else { continue };
         let (parent, name) = split(field);

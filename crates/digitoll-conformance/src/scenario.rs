@@ -326,7 +326,7 @@ pub(crate) async fn run(
             .playground_rules(true)
             .retry(RetryConfig::none())
             .timeout(side.timeout)
-            .poll(side.poll.clone())
+            .poll(side.poll)
             .build()
             .map_err(|e| crate::Error::Setup(format!("{name} client: {e}")))?;
         if mode == Mode::Road {
@@ -373,7 +373,7 @@ pub(crate) async fn run(
             .playground_rules(true)
             .retry(RetryConfig::none())
             .timeout(side.timeout)
-            .poll(side.poll.clone())
+            .poll(side.poll)
             .build()
             .map_err(|e| crate::Error::Setup(format!("presentation client: {e}")))?;
         let id = "presentation.house";
@@ -436,7 +436,7 @@ pub(crate) async fn run(
             .playground_rules(true)
             .retry(RetryConfig::none())
             .timeout(side.timeout)
-            .poll(side.poll.clone())
+            .poll(side.poll)
             .build()
             .map_err(|e| crate::Error::Setup(format!("road client: {e}")))?;
         delete_created(&mut r, &client, docs).await;
