@@ -137,6 +137,9 @@ pub struct Config {
     pub wait_timeout: Duration,
     /// Per-request timeout.
     pub request_timeout: Duration,
+    /// Run the simulator with this profile, e.g. a suggested one, to check
+    /// that it makes the simulator match (default: the built-in contract).
+    pub simulator_profile: Option<ContractProfile>,
 }
 
 impl Config {
@@ -152,6 +155,7 @@ impl Config {
             run_tag: None,
             wait_timeout: Duration::from_secs(60),
             request_timeout: Duration::from_secs(30),
+            simulator_profile: None,
         }
     }
 }
@@ -518,9 +522,24 @@ async fn start_simulator(
     log: &Log,
     target: &Side,
 ) -> Result<(digitoll_sim::RunningSimulator, Side, (Proxy, Proxy)), Error> {
-    let sim = Simulator::builder()
+    let mut builder = Simulator::builder()
         .demo(false)
-        .processing_delay(Duration::ZERO)
+        .processing_delay(Duration::ZERO);
+    if let Some(profile) = &config.simulator_profile {
+        let mut profile = profile.clone();
+        // The simulator's validation words its errors from the rule
+        // overrides' texts; a profile file's `[rule_text]` is carried over
+        // so that it takes effect.
+        let texts: Vec<(&'static str, String)> = profile
+            .rule_texts()
+            .map(|(id, text)| (id, text.to_owned()))
+            .collect();
+        for (id, text) in texts {
+            let _ = profile.rules.set_text(id, text);
+        }
+        builder = builder.profile(profile);
+    }
+    let sim = builder
         .start()
         .await
         .map_err(|e| Error::Setup(format!("cannot start the simulator: {e}")))?;
