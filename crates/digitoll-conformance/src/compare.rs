@@ -57,6 +57,10 @@ pub struct Difference {
     pub simulator: Option<String>,
     /// The report line.
     pub message: String,
+    /// Later steps where the same difference (same request, field and
+    /// answers) was seen again; reported once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_in_steps: Vec<usize>,
 }
 
 /// A matched pair of exchanges (or a lone one) in a step.
@@ -168,6 +172,7 @@ pub(crate) fn differences(pairs: &[Pair<'_>]) -> Vec<Difference> {
             toll,
             simulator: sim,
             message,
+            also_in_steps: Vec::new(),
         };
         match (p.target, p.simulator) {
             (Some(_), None) => out.push(base(
@@ -264,6 +269,39 @@ pub(crate) fn differences(pairs: &[Pair<'_>]) -> Vec<Difference> {
                 }
             }
             (None, None) => {}
+        }
+    }
+    dedupe(out)
+}
+
+/// One line per distinct difference: a repeat in a later step (the same
+/// field of the same validation status in every create step, say) is added
+/// to the first one's `also_in_steps`.
+fn dedupe(diffs: Vec<Difference>) -> Vec<Difference> {
+    let mut out: Vec<Difference> = Vec::new();
+    for d in diffs {
+        let same = out.iter_mut().find(|o| {
+            o.kind == d.kind
+                && o.request == d.request
+                && o.field == d.field
+                && o.toll == d.toll
+                && o.simulator == d.simulator
+                && o.step != d.step
+        });
+        match same {
+            Some(first) => {
+                if !first.also_in_steps.contains(&d.step) {
+                    first.also_in_steps.push(d.step);
+                }
+            }
+            None => out.push(d),
+        }
+    }
+    for d in &mut out {
+        if !d.also_in_steps.is_empty() {
+            let steps: Vec<String> = d.also_in_steps.iter().map(ToString::to_string).collect();
+            let word = if steps.len() == 1 { "step" } else { "steps" };
+            d.message = format!("{} (also in {word} {})", d.message, steps.join(", "));
         }
     }
     out

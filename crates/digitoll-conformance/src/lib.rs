@@ -471,6 +471,7 @@ pub async fn run(config: Config) -> Result<Report, Error> {
                 toll: Some(template.clone()),
                 simulator: None,
                 message: line,
+                also_in_steps: Vec::new(),
             });
         }
     }
