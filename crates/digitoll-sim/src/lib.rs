@@ -17,6 +17,8 @@
 //!   linking, auto-cancellation and per-organisation visibility; the same for air,
 //!   rail and maritime (`/api/movement/{mode}/v1`); presentation, routing feeds,
 //!   arrival (with a simulated border crossing) and document upload;
+//! - with [`SimulatorBuilder::replay`], instead of all the above: the answers
+//!   recorded in a `digitoll conformance` transcript (see [`replay`]);
 //! - `/sim/…`: the admin API (see [`admin`]) for registering organisations,
 //!   clients, scope grants and delegations, moving the clock, injecting faults and
 //!   reading recorded requests. [`SimControl`] offers the same operations in Rust.

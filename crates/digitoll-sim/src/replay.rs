@@ -212,9 +212,10 @@ impl Replay {
     }
 
     /// The closest recorded request: same method first, then the longest
-    /// common path prefix.
+    /// common path prefix, then the earliest.
     fn closest(&self, method: &str, path: &str) -> Option<&Exchange> {
-        self.entries.iter().max_by_key(|e| {
+        // `max_by_key` keeps the last of equal keys: search from the end.
+        self.entries.iter().rev().max_by_key(|e| {
             let common = e
                 .path()
                 .chars()
