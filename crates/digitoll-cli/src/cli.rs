@@ -12,6 +12,12 @@ pub(crate) struct Cli {
     /// More log output on stderr (-v, -vv). RUST_LOG overrides it.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub(crate) verbose: u8,
+    /// A contract profile (TOML): endpoint paths, rule severities and texts,
+    /// simulator behaviour, to correct our reading of Toll's contract. Read
+    /// by the commands that talk to Toll or validate, and by `sim`.
+    /// `digitoll profile default` prints the built-in one.
+    #[arg(long, value_name = "FILE", global = true, env = "DIGITOLL_PROFILE")]
+    pub(crate) profile: Option<PathBuf>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -55,6 +61,12 @@ pub(crate) enum Command {
     /// token, Toll token, transport, master and house, MRNs, the linked tree,
     /// and entry at the border.
     Demo(DemoArgs),
+    /// Every local validation rule with its effective severity (after
+    /// `--profile`) and its source.
+    Rules(RulesArgs),
+    /// Contract profiles: print the built-in one, check a file.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
     /// Check Toll messages offline, with Toll's own rules and wording.
     /// Exit code 1 when any file would be rejected.
     Validate(ValidateArgs),
@@ -89,6 +101,26 @@ pub(crate) enum Command {
     /// answer. Writes a transcript (secrets redacted) and suggests a profile.
     /// Exit 0 all matched, 1 differences, 2 could not run.
     Conformance(Box<crate::cmd::conformance::ConformanceArgs>),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RulesArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ProfileCommand {
+    /// Print the built-in profile as TOML, with every endpoint template as
+    /// a comment.
+    Default,
+    /// Check a profile file; exit 2 with `file:line:column: message` when
+    /// it cannot be used.
+    Check {
+        /// The profile (TOML).
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

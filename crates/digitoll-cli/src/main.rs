@@ -27,7 +27,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(cmd::run(args.command)) {
+    match runtime.block_on(cmd::run(args.command, args.profile)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");

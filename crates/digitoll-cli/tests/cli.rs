@@ -924,3 +924,33 @@ fn dated_example_in(src_dir: &Path, out_dir: &Path, name: &str) -> String {
     std::fs::write(&path, v.to_string()).unwrap();
     s(&path)
 }
+
+#[test]
+fn validate_shows_warnings_with_their_rule_and_passes() {
+    // A maritime transport without an operator: only the generic transport
+    // table implies it, so the rule is a warning by default.
+    let dir = tempfile::tempdir().unwrap();
+    let example =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/maritime/valid-transport.json");
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(example).unwrap()).unwrap();
+    v["activeBorderTransportMeans"]
+        .as_object_mut()
+        .unwrap()
+        .remove("operator");
+    let file = dir.path().join("no-operator.json");
+    std::fs::write(&file, v.to_string()).unwrap();
+    let out = digitoll(&["validate", "--mode", "maritime", &s(&file)]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("warning [transport.operator.required-maritime] activeBorderTransportMeans.operator: must not be null"),
+        "{text}"
+    );
+    let out = digitoll(&["validate", "--mode", "maritime", "--json", &s(&file)]);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json[0]["warnings"][0]["rule"],
+        "transport.operator.required-maritime"
+    );
+    assert_eq!(json[0]["valid"], true);
+}

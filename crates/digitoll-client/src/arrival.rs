@@ -11,7 +11,7 @@ use digitoll_model::{Mrn, RequestId, validate_arrival};
 use reqwest::Method;
 use url::Url;
 
-use crate::core::{Body, Core, Failure, join_segments};
+use crate::core::{Body, Core, Failure};
 use crate::env::{Mode, Service};
 use crate::error::{Error, Operation};
 use crate::service::{
@@ -96,7 +96,7 @@ impl ArrivalClient {
             field: "arrival".into(),
             reason: e.to_string(),
         })?;
-        let url = self.parts.url(&["arrival"]);
+        let url = self.parts.endpoint("arrival.create", &[])?;
         match self
             .parts
             .core
@@ -164,7 +164,10 @@ impl ArrivalClient {
         require_success(Operation::Arrival, status)
     }
 
-    /// `GET {mode query API}/entry/status/{mrn}`, with `mode`'s scope:
+    /// `GET /api/movement/arrival/v1/entry/status/{mrn}` (endpoint
+    /// `arrival.entry-status`: the arrival API is "designed for all modes"
+    /// and documents entry status, `beskrivelse-av-ankomst-api-EN.html`),
+    /// with `mode`'s scope (the arrival scope is undocumented [I]):
     /// `validEntry=true` means the goods may be unloaded; `false` means
     /// contact Toll first.
     ///
@@ -172,8 +175,7 @@ impl ArrivalClient {
     /// [`Error::NotFound`] for an unknown MRN; auth and transport errors.
     pub async fn entry_status(&self, mode: Mode, mrn: &Mrn) -> Result<EntryStatus, Error> {
         let token_request = self.parts.mode_request(mode)?;
-        let base = self.parts.env.join(mode.query_path());
-        let url = join_segments(&base, &["entry", "status", mrn.as_str()]);
+        let url = self.entry_status_url(mrn)?;
         let core = &self.parts.core;
         let r = core
             .get_as(&token_request, mode.query_label(), &url)
@@ -215,12 +217,15 @@ impl ArrivalClient {
                 .ok()
                 .flatten()
                 .ok_or_else(|| Error::NotFound {
-                    url: join_segments(
-                        &self.parts.env.join(mode.query_path()),
-                        &["entry", "status", mrn.as_str()],
-                    )
-                    .to_string(),
+                    url: self
+                        .entry_status_url(mrn)
+                        .map_or_else(|e| e.to_string(), |u| u.to_string()),
                 }),
         }
+    }
+
+    fn entry_status_url(&self, mrn: &Mrn) -> Result<Url, Error> {
+        self.parts
+            .endpoint("arrival.entry-status", &[("mrn", mrn.as_str())])
     }
 }

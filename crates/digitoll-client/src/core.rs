@@ -241,12 +241,3 @@ impl Core {
         })
     }
 }
-
-/// `url` with `segments` appended as path segments (each percent-encoded).
-pub(crate) fn join_segments(base: &Url, segments: &[&str]) -> Url {
-    let mut url = base.clone();
-    if let Ok(mut s) = url.path_segments_mut() {
-        s.pop_if_empty().extend(segments);
-    }
-    url
-}

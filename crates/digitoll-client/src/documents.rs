@@ -335,7 +335,9 @@ impl DocumentClient {
         progress: Option<ProgressFn>,
     ) -> Result<UploadedDocument, Error> {
         let (id, kind) = Self::check(declaration_id, &file)?;
-        let url = self.parts.url(&["declaration-id", id.as_str(), "document"]);
+        let url = self
+            .parts
+            .endpoint("document.upload", &[("declarationId", id.as_str())])?;
         let metadata = serde_json::to_string(&DocumentMetadata { document_type }).map_err(|e| {
             Error::InvalidInput {
                 field: "metadata".into(),

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use digitoll_model::ContractProfile;
 use digitoll_model::{TransportMode, documents, entry};
 use url::Url;
 
@@ -61,6 +62,31 @@ impl TollEnvironment {
         let full = format!("{}{}", url.path().trim_end_matches('/'), path);
         url.set_path(&full);
         url
+    }
+
+    /// The URL of endpoint `id` of `profile` (path template from the
+    /// profile, or the built-in catalogue) on this host, with `params`
+    /// (placeholder → value) percent-encoded into it.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an id the catalogue lacks or a missing value (a
+    /// programming error: profiles are checked when parsed).
+    pub fn endpoint_url(
+        &self,
+        profile: &ContractProfile,
+        id: &str,
+        params: &[(&str, &str)],
+    ) -> Result<Url, Error> {
+        let rendered = profile
+            .path(id, params)
+            .map_err(|e| Error::Config(format!("endpoint {id}: {e}")))?;
+        let (path, query) = match rendered.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (rendered.as_str(), None),
+        };
+        let mut url = self.join(path);
+        url.set_query(query);
+        Ok(url)
     }
 
     /// The token-exchange endpoint, `{base}/api/access/external/oauth/token`.

@@ -13,9 +13,9 @@ use digitoll_model::responses::{
 };
 use digitoll_model::road::{DeleteBody, HouseConsignment, MasterConsignment, Relation, Transport};
 use digitoll_model::{
-    MessageKind, Mrn, Outcome, PlaygroundFixtures, RequestId, ValidationContext, ValidationReport,
-    validate_delete, validate_house, validate_json_for, validate_master, validate_relation,
-    validate_transport_for,
+    ContractProfile, MessageKind, Mrn, Outcome, PlaygroundFixtures, RequestId, ValidationContext,
+    ValidationReport, validate_delete, validate_house_for, validate_json_for, validate_master,
+    validate_relation, validate_transport_for,
 };
 use maskinporten::{Clock, OrgNumber, SystemUser, TokenRequest};
 use reqwest::Method;
@@ -24,8 +24,8 @@ use serde_json::Value;
 use url::Url;
 
 use crate::config::{PollConfig, ReconcileConfig, RetryConfig};
-use crate::core::{Body, Core, Failure, join_segments, method_str};
-use crate::env::Mode;
+use crate::core::{Body, Core, Failure, method_str};
+use crate::env::{Mode, TollEnvironment};
 use crate::error::{AmbiguousContext, DocumentKey, Error, Origin};
 use crate::http::RawResponse;
 use crate::token::TollTokenProvider;
@@ -59,6 +59,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     validate: bool,
     playground: bool,
+    env: TollEnvironment,
+    profile: Arc<ContractProfile>,
 }
 
 impl fmt::Debug for MovementClient {
@@ -89,9 +91,19 @@ pub struct MovementClientBuilder {
     consumer_org: Option<OrgNumber>,
     system_user: Option<SystemUser>,
     foreign: bool,
+    profile: Option<Arc<ContractProfile>>,
 }
 
 impl MovementClientBuilder {
+    /// The contract profile whose endpoint paths and rule overrides this
+    /// client uses (default: the token provider's, see
+    /// [`crate::TollTokenProviderBuilder::profile`]).
+    #[must_use]
+    pub fn profile(mut self, profile: Arc<ContractProfile>) -> Self {
+        self.profile = Some(profile);
+        self
+    }
+
     /// The HTTP client (default: a new `reqwest::Client`).
     #[must_use]
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
@@ -192,8 +204,13 @@ impl MovementClientBuilder {
             .map_err(|e| Error::Config(format!("token request: {e}")))?;
         let env = self.tokens.environment().clone();
         let clock = self.clock.unwrap_or_else(|| self.tokens.clock().clone());
+        let profile = self
+            .profile
+            .unwrap_or_else(|| self.tokens.profile().clone());
         Ok(MovementClient {
             inner: Arc::new(Inner {
+                env: env.clone(),
+                profile,
                 mode: self.mode,
                 submission_base: env.join(self.mode.submission_path()),
                 query_base: env.join(self.mode.query_path()),
@@ -224,6 +241,15 @@ fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
     v.pointer(pointer)
         .and_then(Value::as_str)
         .filter(|s| !s.trim().is_empty())
+}
+
+/// The kind's name in endpoint ids (`road.master.create`).
+fn kind_name(kind: DocumentKind) -> &'static str {
+    match kind {
+        DocumentKind::Transport => "transport",
+        DocumentKind::MasterConsignment => "master",
+        DocumentKind::HouseConsignment => "house",
+    }
 }
 
 /// The lookup key of a master or house message, when it has one.
@@ -278,6 +304,7 @@ impl MovementClient {
             consumer_org: None,
             system_user: None,
             foreign: false,
+            profile: None,
         }
     }
 
@@ -309,11 +336,18 @@ impl MovementClient {
         &self.inner.query_base
     }
 
-    fn url(&self, api: Api, segments: &[&str]) -> Url {
-        match api {
-            Api::Submission => join_segments(&self.inner.submission_base, segments),
-            Api::Query => join_segments(&self.inner.query_base, segments),
-        }
+    /// The URL of this mode's endpoint `name` (`transport.create`, …) from
+    /// the client's contract profile.
+    fn endpoint(&self, name: &str, params: &[(&str, &str)]) -> Result<Url, Error> {
+        let id = format!("{}.{name}", self.inner.mode.as_str());
+        self.inner
+            .env
+            .endpoint_url(&self.inner.profile, &id, params)
+    }
+
+    /// The contract profile in use.
+    pub fn profile(&self) -> &Arc<ContractProfile> {
+        &self.inner.profile
     }
 
     fn label(&self, api: Api) -> &'static str {
@@ -403,7 +437,8 @@ impl MovementClient {
 
     fn context(&self, first_submission: bool) -> ValidationContext {
         let mut ctx = ValidationContext::new(self.inner.clock.now_utc())
-            .with_first_submission(first_submission);
+            .with_first_submission(first_submission)
+            .with_rule_overrides(self.inner.profile.rules.clone());
         if self.inner.playground {
             ctx = ctx.with_playground(PlaygroundFixtures::default());
         }
@@ -462,7 +497,7 @@ impl MovementClient {
     /// # Errors
     /// [`Error::Maskinporten`], [`Error::Unauthorized`], [`Error::Forbidden`], …
     pub async fn test_auth(&self) -> Result<(), Error> {
-        let url = self.url(Api::Submission, &["test-auth"]);
+        let url = self.endpoint("test-auth", &[])?;
         let r = self.get(Api::Submission, &url).await?;
         if r.status.is_success() {
             Ok(())
@@ -527,7 +562,7 @@ impl MovementClient {
         if self.validates() {
             self.check(
                 MessageKind::HouseConsignment,
-                &validate_house(msg, &self.context(true)),
+                &validate_house_for(self.inner.mode.transport_mode(), msg, &self.context(true)),
             )?;
         }
         self.post_message(DocumentKind::HouseConsignment, Self::to_value(msg)?)
@@ -545,7 +580,7 @@ impl MovementClient {
     }
 
     async fn post_message(&self, kind: DocumentKind, msg: Value) -> Result<Submission, Error> {
-        let url = self.url(Api::Submission, &[kind.path_segment()]);
+        let url = self.endpoint(&format!("{}.create", kind_name(kind)), &[])?;
         let body = serde_json::to_vec(&msg).map_err(|e| Error::InvalidInput {
             field: "message".into(),
             reason: e.to_string(),
@@ -712,7 +747,7 @@ impl MovementClient {
         if self.validates() {
             self.check(
                 MessageKind::HouseConsignment,
-                &validate_house(msg, &self.context(false)),
+                &validate_house_for(self.inner.mode.transport_mode(), msg, &self.context(false)),
             )?;
         }
         self.send_unsafe(
@@ -781,10 +816,13 @@ impl MovementClient {
         msg: &Value,
     ) -> Result<RequestId, Error> {
         let m = method_str(&method);
-        let url = match mrn {
-            Some(mrn) => self.url(Api::Submission, &[kind.path_segment(), mrn.as_str()]),
-            None => self.url(Api::Submission, &[kind.path_segment()]),
+        let op = match (&method, mrn) {
+            (_, None) => "create",
+            (&Method::DELETE, Some(_)) => "delete",
+            (_, Some(_)) => "update",
         };
+        let params: Vec<(&str, &str)> = mrn.iter().map(|m| ("mrn", m.as_str())).collect();
+        let url = self.endpoint(&format!("{}.{op}", kind_name(kind)), &params)?;
         let body = serde_json::to_vec(msg).map_err(|e| Error::InvalidInput {
             field: "message".into(),
             reason: e.to_string(),
@@ -866,8 +904,8 @@ impl MovementClient {
     ) -> Result<Option<RequestId>, Error> {
         let m = method_str(&method);
         let url = match mrn {
-            Some(mrn) => self.url(Api::Submission, &["relation", mrn.as_str()]),
-            None => self.url(Api::Submission, &["relation"]),
+            Some(mrn) => self.endpoint("relation.delete", &[("mrn", mrn.as_str())])?,
+            None => self.endpoint("relation.create", &[])?,
         };
         let body = serde_json::to_vec(msg).map_err(|e| Error::InvalidInput {
             field: "relation".into(),
@@ -918,10 +956,10 @@ impl MovementClient {
         request_id: &RequestId,
     ) -> Result<Option<ValidationStatus>, Error> {
         let rid = request_id.to_string();
-        let url = self.url(
-            Api::Query,
-            &[kind.path_segment(), "validation-status", rid.as_str()],
-        );
+        let url = self.endpoint(
+            &format!("{}.validation-status", kind_name(kind)),
+            &[("requestId", rid.as_str())],
+        )?;
         let r = self.get(Api::Query, &url).await?;
         match r.status.as_u16() {
             404 => Ok(None),
@@ -1015,9 +1053,9 @@ impl MovementClient {
                     kind: kind.message_kind(),
                     method: "POST",
                     path: self
-                        .url(Api::Submission, &[kind.path_segment()])
-                        .path()
-                        .to_owned(),
+                        .endpoint(&format!("{}.create", kind_name(kind)), &[])
+                        .map(|u| u.path().to_owned())
+                        .unwrap_or_default(),
                     cause: "the POST's response was lost".into(),
                     document: Some(crate::error::DocumentKey {
                         document_number: found.status.document_number,
@@ -1090,10 +1128,10 @@ impl MovementClient {
         &self,
         mrn: &Mrn,
     ) -> Result<StatusWithDescendants, Error> {
-        let url = self.url(
-            Api::Query,
-            &["transport", mrn.as_str(), "status-with-descendants"],
-        );
+        let url = self.endpoint(
+            "transport.status-with-descendants",
+            &[("mrn", mrn.as_str())],
+        )?;
         self.get_json(&url).await
     }
 
@@ -1105,14 +1143,7 @@ impl MovementClient {
         &self,
         mrn: &Mrn,
     ) -> Result<StatusWithDescendants, Error> {
-        let url = self.url(
-            Api::Query,
-            &[
-                "master-consignment",
-                mrn.as_str(),
-                "status-with-descendants",
-            ],
-        );
+        let url = self.endpoint("master.status-with-descendants", &[("mrn", mrn.as_str())])?;
         self.get_json(&url).await
     }
 
@@ -1125,16 +1156,7 @@ impl MovementClient {
         &self,
         mrn: &Mrn,
     ) -> Result<Vec<DocumentStatus>, Error> {
-        let url = self.url(
-            Api::Query,
-            &[
-                "transport",
-                mrn.as_str(),
-                "master-consignment",
-                "transport-document",
-                "status",
-            ],
-        );
+        let url = self.endpoint("transport.master-documents", &[("mrn", mrn.as_str())])?;
         Ok(self
             .get_json::<OneOrMany<DocumentStatus>>(&url)
             .await?
@@ -1147,16 +1169,7 @@ impl MovementClient {
     /// # Errors
     /// As [`MovementClient::transport_status_with_descendants`].
     pub async fn transport_house_documents(&self, mrn: &Mrn) -> Result<Vec<DocumentStatus>, Error> {
-        let url = self.url(
-            Api::Query,
-            &[
-                "transport",
-                mrn.as_str(),
-                "house-consignment",
-                "transport-document",
-                "status",
-            ],
-        );
+        let url = self.endpoint("transport.house-documents", &[("mrn", mrn.as_str())])?;
         Ok(self
             .get_json::<OneOrMany<DocumentStatus>>(&url)
             .await?
@@ -1169,15 +1182,7 @@ impl MovementClient {
     /// # Errors
     /// As [`MovementClient::transport_status_with_descendants`].
     pub async fn master_documents(&self, mrn: &Mrn) -> Result<Vec<DocumentStatus>, Error> {
-        let url = self.url(
-            Api::Query,
-            &[
-                "master-consignment",
-                mrn.as_str(),
-                "transport-document",
-                "status",
-            ],
-        );
+        let url = self.endpoint("master.house-documents", &[("mrn", mrn.as_str())])?;
         Ok(self
             .get_json::<OneOrMany<DocumentStatus>>(&url)
             .await?
@@ -1190,15 +1195,7 @@ impl MovementClient {
     /// As [`MovementClient::transport_status_with_descendants`];
     /// [`Error::InvalidResponse`] for an empty list.
     pub async fn house_document_status(&self, mrn: &Mrn) -> Result<DocumentStatus, Error> {
-        let url = self.url(
-            Api::Query,
-            &[
-                "house-consignment",
-                mrn.as_str(),
-                "transport-document",
-                "status",
-            ],
-        );
+        let url = self.endpoint("house.status", &[("mrn", mrn.as_str())])?;
         self.get_json::<OneOrMany<DocumentStatus>>(&url)
             .await?
             .into_vec()
@@ -1220,16 +1217,10 @@ impl MovementClient {
         &self,
         receptacle_id: &str,
     ) -> Result<Vec<DocumentStatus>, Error> {
-        let url = self.url(
-            Api::Query,
-            &[
-                "house-consignment",
-                "postal-receptacle",
-                receptacle_id,
-                "transport-document",
-                "status",
-            ],
-        );
+        let url = self.endpoint(
+            "house.postal-receptacle",
+            &[("receptacleId", receptacle_id)],
+        )?;
         Ok(self
             .get_json::<OneOrMany<DocumentStatus>>(&url)
             .await?
@@ -1253,14 +1244,14 @@ impl MovementClient {
     }
 
     async fn lookup(&self, kind: DocumentKind, key: &DocumentKey) -> Result<DocumentLookup, Error> {
-        let mut url = self.url(
-            Api::Query,
-            &[kind.path_segment(), "transport-document", "status"],
-        );
-        url.query_pairs_mut()
-            .append_pair("documentNumber", &key.document_number)
-            .append_pair("type", &key.doc_type)
-            .append_pair("carrierId", &key.carrier_id);
+        let url = self.endpoint(
+            &format!("{}.lookup", kind_name(kind)),
+            &[
+                ("documentNumber", &key.document_number),
+                ("type", &key.doc_type),
+                ("carrierId", &key.carrier_id),
+            ],
+        )?;
         let all = self
             .get_json::<OneOrMany<LookupWire>>(&url)
             .await?
@@ -1284,7 +1275,7 @@ impl MovementClient {
     /// # Errors
     /// As [`MovementClient::transport_status_with_descendants`].
     pub async fn entry_status(&self, mrn: &Mrn) -> Result<EntryStatus, Error> {
-        let url = self.url(Api::Query, &["entry", "status", mrn.as_str()]);
+        let url = self.endpoint("entry-status", &[("mrn", mrn.as_str())])?;
         self.get_json(&url).await
     }
 }

@@ -223,7 +223,9 @@ impl PresentationClient {
             field: "presentation".into(),
             reason: e.to_string(),
         })?;
-        let url = self.parts.url(&[kind.path_segment()]);
+        let url = self
+            .parts
+            .endpoint(&format!("presentation.{}", kind.path_segment()), &[])?;
         let core = &self.parts.core;
         let max_attempts = core.retry.max_attempts.max(1);
         let started = std::time::Instant::now();

@@ -126,11 +126,13 @@ impl RoutingClient {
         feed: RoutingFeed,
         marker: Option<Uuid>,
     ) -> Result<Vec<RoutingSignal>, Error> {
-        let mut url = self.parts.url(&[feed.path_segment()]);
-        if let Some(m) = marker {
-            url.query_pairs_mut()
-                .append_pair("marker", &m.hyphenated().to_string());
-        }
+        // The first call has no marker (S8): the template's `marker`
+        // parameter is then left out.
+        let marker = marker.map(|m| m.hyphenated().to_string());
+        let params: Vec<(&str, &str)> = marker.iter().map(|m| ("marker", m.as_str())).collect();
+        let url = self
+            .parts
+            .endpoint(&format!("routing.{}", feed.path_segment()), &params)?;
         let r = self.parts.core.get(self.parts.label(), &url).await?;
         if !r.status.is_success() {
             return Err(status_error(

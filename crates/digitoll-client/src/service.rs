@@ -5,16 +5,19 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use digitoll_model::codes::ProcessingStatus;
 use digitoll_model::responses::{SyncErrorBody, SyncValidationError, ValidationStatus};
-use digitoll_model::{Outcome, PlaygroundFixtures, RequestId, ValidationContext, ValidationReport};
+use digitoll_model::{
+    ContractProfile, Outcome, PlaygroundFixtures, RequestId, ValidationContext, ValidationReport,
+};
 use maskinporten::{OrgNumber, SystemUser, TokenRequest};
 use url::Url;
 
 use crate::config::{PollConfig, RetryConfig};
-use crate::core::{Core, join_segments};
+use crate::core::Core;
 use crate::env::{Mode, Service, TollEnvironment};
 use crate::error::{Error, Operation, Origin};
 use crate::http::RawResponse;
@@ -34,6 +37,7 @@ pub struct ApiClientBuilder<C> {
     foreign: bool,
     validate: bool,
     playground: Option<bool>,
+    profile: Option<Arc<ContractProfile>>,
     client: PhantomData<fn() -> C>,
 }
 
@@ -78,6 +82,7 @@ pub struct Parts {
     pub(crate) foreign: bool,
     pub(crate) validate: bool,
     pub(crate) playground: bool,
+    pub(crate) profile: Arc<ContractProfile>,
 }
 
 impl fmt::Debug for Parts {
@@ -103,7 +108,8 @@ impl Parts {
     /// The context for local validation: the token provider's clock, and
     /// the playground fixtures when configured.
     pub(crate) fn context(&self) -> ValidationContext {
-        let ctx = ValidationContext::new(self.core.tokens.clock().now_utc());
+        let ctx = ValidationContext::new(self.core.tokens.clock().now_utc())
+            .with_rule_overrides(self.profile.rules.clone());
         if self.playground {
             ctx.with_playground(PlaygroundFixtures::default())
         } else {
@@ -115,8 +121,9 @@ impl Parts {
         self.service.as_str()
     }
 
-    pub(crate) fn url(&self, segments: &[&str]) -> Url {
-        join_segments(&self.base, segments)
+    /// The URL of endpoint `id` from the client's contract profile.
+    pub(crate) fn endpoint(&self, id: &str, params: &[(&str, &str)]) -> Result<Url, Error> {
+        self.env.endpoint_url(&self.profile, id, params)
     }
 }
 
@@ -149,8 +156,18 @@ impl<C: BuildClient> ApiClientBuilder<C> {
             foreign: false,
             validate: true,
             playground: None,
+            profile: None,
             client: PhantomData,
         }
+    }
+
+    /// The contract profile whose endpoint paths and rule overrides this
+    /// client uses (default: the token provider's, see
+    /// [`crate::TollTokenProviderBuilder::profile`]).
+    #[must_use]
+    pub fn profile(mut self, profile: Arc<ContractProfile>) -> Self {
+        self.profile = Some(profile);
+        self
     }
 
     /// The HTTP client (default: a new `reqwest::Client`).
@@ -233,7 +250,11 @@ impl<C: BuildClient> ApiClientBuilder<C> {
             self.system_user.clone(),
         )?;
         let env = self.tokens.environment().clone();
+        let profile = self
+            .profile
+            .unwrap_or_else(|| self.tokens.profile().clone());
         Ok(C::from_parts(Parts {
+            profile,
             service: C::SERVICE,
             base: env.join(C::SERVICE.base_path()),
             core: Core {
@@ -289,7 +310,10 @@ pub(crate) async fn validation_status(
     request_id: &RequestId,
 ) -> Result<Option<ValidationStatus>, Error> {
     let rid = request_id.to_string();
-    let url = parts.url(&["validation-status", rid.as_str()]);
+    let url = parts.endpoint(
+        &format!("{}.validation-status", parts.service.as_str()),
+        &[("requestId", rid.as_str())],
+    )?;
     let r = parts.core.get(parts.service.as_str(), &url).await?;
     match r.status.as_u16() {
         404 => Ok(None),

@@ -14,6 +14,7 @@ use crate::config::RetryConfig;
 use crate::env::TollEnvironment;
 use crate::error::{AuthStage, Error, OAuthErrorBody};
 use crate::http::{SendFailure, send_once};
+use digitoll_model::ContractProfile;
 
 /// A Toll access token. Cheap to clone; `Debug` is redacted and there is no
 /// `Display`, so it cannot reach a log by accident.
@@ -101,6 +102,7 @@ pub struct TollTokenProvider {
 struct Inner {
     maskinporten: Arc<dyn TokenProvider>,
     env: TollEnvironment,
+    profile: Arc<ContractProfile>,
     endpoint: Url,
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
@@ -160,9 +162,20 @@ pub struct TollTokenProviderBuilder {
     namespace: String,
     timeout: Duration,
     capacity: u64,
+    profile: Arc<ContractProfile>,
 }
 
 impl TollTokenProviderBuilder {
+    /// The contract profile whose endpoint paths every client built on
+    /// this provider uses (default: the built-in reading of Toll's docs);
+    /// the exchange itself is its `token-exchange` endpoint. A client
+    /// builder's own `profile` overrides it for that client.
+    #[must_use]
+    pub fn profile(mut self, profile: Arc<ContractProfile>) -> Self {
+        self.profile = profile;
+        self
+    }
+
     /// The HTTP client (default: a new `reqwest::Client`).
     #[must_use]
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
@@ -213,8 +226,13 @@ impl TollTokenProviderBuilder {
         TollTokenProvider {
             inner: Arc::new(Inner {
                 maskinporten: self.maskinporten,
-                endpoint: self.env.token_exchange_url(),
+                // The exchange has no placeholders, so rendering cannot fail.
+                endpoint: self
+                    .env
+                    .endpoint_url(&self.profile, "token-exchange", &[])
+                    .unwrap_or_else(|_| self.env.token_exchange_url()),
                 env: self.env,
+                profile: self.profile,
                 http: self.http.unwrap_or_default(),
                 clock: self.clock,
                 retry: self.retry,
@@ -259,12 +277,18 @@ impl TollTokenProvider {
             namespace: String::new(),
             timeout: Duration::from_secs(20),
             capacity: 10_000,
+            profile: Arc::new(ContractProfile::default()),
         }
     }
 
     /// The Toll environment this provider exchanges tokens with.
     pub fn environment(&self) -> &TollEnvironment {
         &self.inner.env
+    }
+
+    /// The contract profile clients built on this provider use by default.
+    pub fn profile(&self) -> &Arc<ContractProfile> {
+        &self.inner.profile
     }
 
     /// The exchange endpoint.

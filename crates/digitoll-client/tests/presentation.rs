@@ -15,7 +15,7 @@ use digitoll_model::RequestId;
 use digitoll_model::entry::{Presentation, PresentationKind};
 use digitoll_model::road::DocumentRef;
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, Request, ResponseTemplate};
 
 const BASE: &str = "/api/movement/presentation/v1";
@@ -62,9 +62,12 @@ fn already_used() -> ResponseTemplate {
     }))
 }
 
+/// The documented validation status: no `{requestId}` segment (S19,
+/// `ics2-forsendelser-EN.html`); the client sends the id as a query parameter.
 async fn mount_status(s: &Setup, rid: &str, body: Value) {
     Mock::given(method("GET"))
-        .and(path(format!("{BASE}/validation-status/{rid}")))
+        .and(path(format!("{BASE}/validation-status")))
+        .and(query_param("requestId", rid))
         .respond_with(ResponseTemplate::new(200).set_body_json(body))
         .mount(&s.toll)
         .await;
@@ -211,19 +214,15 @@ async fn already_used_after_a_lost_response_is_confirmed_by_validation_status() 
     let c = impatient(&s, 3);
     // The id is generated: the status mocks match any id and echo it.
     Mock::given(method("GET"))
-        .and(wiremock::matchers::path_regex(format!(
-            "^{BASE}/validation-status/[0-9a-f-]{{36}}$"
-        )))
+        .and(path(format!("{BASE}/validation-status")))
         .respond_with(ResponseTemplate::new(404))
         .up_to_n_times(1)
         .with_priority(1)
         .mount(&s.toll)
         .await;
     Mock::given(method("GET"))
-        .and(wiremock::matchers::path_regex(format!(
-            "^{BASE}/validation-status/[0-9a-f-]{{36}}$"
-        )))
-        .respond_with(StatusFromPath)
+        .and(path(format!("{BASE}/validation-status")))
+        .respond_with(StatusFromQuery)
         .mount(&s.toll)
         .await;
     let outcome = c
@@ -239,21 +238,26 @@ async fn already_used_after_a_lost_response_is_confirmed_by_validation_status() 
         body_of(&posts[0])["requestId"],
         body_of(&posts[1])["requestId"]
     );
-    let polls = received(
-        &s.toll,
-        "GET",
-        &format!("{BASE}/validation-status/{}", outcome.request_id),
-    )
-    .await;
+    let rid = outcome.request_id.to_string();
+    let polls: Vec<_> = received(&s.toll, "GET", &format!("{BASE}/validation-status"))
+        .await
+        .into_iter()
+        .filter(|r| r.url.query() == Some(format!("requestId={rid}").as_str()))
+        .collect();
     assert_eq!(polls.len(), 2, "404, then the result");
     s.sim.shutdown().await;
 }
 
-/// SUCCESS for the requestId in the path.
-struct StatusFromPath;
-impl wiremock::Respond for StatusFromPath {
+/// SUCCESS for the `requestId` query parameter.
+struct StatusFromQuery;
+impl wiremock::Respond for StatusFromQuery {
     fn respond(&self, r: &Request) -> ResponseTemplate {
-        let rid = r.url.path().rsplit('/').next().unwrap().to_owned();
+        let rid = r
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "requestId")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
         ResponseTemplate::new(200).set_body_json(json!({
             "status": "SUCCESS", "requestId": rid, "notificationDate": "2026-12-02T06:41:02Z"
         }))

@@ -17,6 +17,10 @@
 //!   [`OrgNumber`], [`CustomsOffice`], [`CountryCode`], [`TransportDocument`],
 //!   [`TollInstant`]).
 //! * [`codes`]: Toll's code lists, embedded, and open enums.
+//! * [`rules`]: the rule catalogue (stable ids, channel, default severity,
+//!   sources) and per-run [`RuleOverrides`] (severity and text).
+//! * [`sources`]: the rules, code lists and field shapes rendered as Markdown
+//!   (`docs/contract-sources.md`).
 //! * [`validate`]: the single source of truth for "would Toll answer 400,
 //!   FAILURE, or SUCCESS/INCOMPLETE?", shared by the client and the simulator.
 //!

@@ -371,4 +371,54 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn procedure_tables_use_known_codes_and_road_lists_everything() {
+        use crate::codes::{ImportProcedure, OutgoingProcedure, TypeOfExport};
+        for m in TransportMode::ALL {
+            let r = m.rules();
+            for v in r.procedures {
+                assert!(
+                    ImportProcedure::from_code(v.import).is_known(),
+                    "{m}: {}",
+                    v.import
+                );
+                assert!(!v.outgoing.is_empty(), "{m}: {}", v.import);
+                for o in v.outgoing.iter().flatten() {
+                    assert!(OutgoingProcedure::from_code(o).is_known(), "{m}: {o}");
+                }
+            }
+            for e in r.export_types {
+                assert!(TypeOfExport::from_code(e).is_known(), "{m}: {e}");
+            }
+        }
+        // Road's page lists every import procedure; the others list fewer.
+        let road = TransportMode::Road.rules();
+        for p in ImportProcedure::KNOWN {
+            assert!(road.procedure(p.as_str()).is_some(), "{p}");
+        }
+        assert!(
+            TransportMode::Air
+                .rules()
+                .procedure("TRANSIT_IMPORT")
+                .is_none()
+        );
+        assert!(
+            TransportMode::Rail
+                .rules()
+                .procedure("TRANSIT_IMPORT")
+                .is_some()
+        );
+        assert!(
+            TransportMode::Rail
+                .rules()
+                .procedure("TRANSIT_RELEASE")
+                .is_none()
+        );
+        assert_eq!(
+            TransportMode::Maritime.rules().operator,
+            Requirement::Expected
+        );
+        assert_eq!(TransportMode::Rail.rules().operator, Requirement::Required);
+    }
 }

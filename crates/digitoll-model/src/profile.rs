@@ -55,12 +55,12 @@ pub const ACCEPTABLE_CLAIMS: &[&str] = &["nbf", "sub"];
 pub struct ContractProfile {
     /// A label for reports (`name = "..."`).
     pub name: Option<String>,
-    /// `[rules]`: severity per rule id.
+    /// `[rules]`: severity per rule id, and `[rule_text]`: the wording of a
+    /// rule's findings (what the simulator answers with, and local
+    /// validation reports), see [`RuleOverrides::set_text`].
     pub rules: RuleOverrides,
     /// `[endpoints]`: template overrides by endpoint id (checked).
     endpoints: BTreeMap<&'static str, String>,
-    /// `[rule_text]`: the wording the simulator answers with, by rule id.
-    rule_text: BTreeMap<&'static str, String>,
     /// `[response_fields]`: JSON key renames the simulator applies to the
     /// bodies it answers (our name → the name Toll turns out to use).
     pub response_fields: BTreeMap<String, String>,
@@ -416,7 +416,7 @@ struct Out<'a> {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     endpoints: &'a BTreeMap<&'static str, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    rule_text: &'a BTreeMap<&'static str, String>,
+    rule_text: BTreeMap<&'static str, &'a str>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     response_fields: &'a BTreeMap<String, String>,
     simulator: SimulatorSettings,
@@ -558,7 +558,7 @@ impl ContractProfile {
             name: self.name.as_deref(),
             rules: self.rules.iter().collect(),
             endpoints: &self.endpoints,
-            rule_text: &self.rule_text,
+            rule_text: self.rules.texts().collect(),
             response_fields: &self.response_fields,
             simulator: self.simulator,
             maskinporten: OutMaskinporten {
@@ -671,19 +671,17 @@ impl ContractProfile {
 
     /// Sets the wording the simulator answers with for rule `id`.
     pub fn set_rule_text(&mut self, id: &str, text: &str) -> Result<(), rules::UnknownRule> {
-        let rule = rules::find(id).ok_or_else(|| rules::UnknownRule(id.to_owned()))?;
-        self.rule_text.insert(rule.id, text.to_owned());
-        Ok(())
+        self.rules.set_text(id, text)
     }
 
     /// The simulator's wording for rule `id`, when the profile sets one.
     pub fn rule_text(&self, id: &str) -> Option<&str> {
-        self.rule_text.get(id).map(String::as_str)
+        self.rules.text(id)
     }
 
     /// Every `[rule_text]` entry (rule id → text).
     pub fn rule_texts(&self) -> impl Iterator<Item = (&'static str, &str)> + '_ {
-        self.rule_text.iter().map(|(k, v)| (*k, v.as_str()))
+        self.rules.texts()
     }
 
     /// The key the simulator writes for `key` (`[response_fields]`).
@@ -925,6 +923,9 @@ mod tests {
         )
         .unwrap();
         p.response_fields.insert("mrn".into(), "MRN".into());
+        p.rules.set("codelist.cl141", Severity::Warning).unwrap();
+        p.set_rule_text("codelist.cl141", "Ugyldig \"tollsted\"")
+            .unwrap();
         p.simulator.failure_status = 200;
         p.maskinporten.accept_claims.insert("nbf".into());
         let text = p.to_toml();
@@ -945,6 +946,19 @@ mod tests {
                 e.id
             );
         }
+    }
+
+    #[test]
+    fn rule_text_goes_into_the_rule_overrides() {
+        let p = ContractProfile::from_toml(
+            "[rule_text]\n\"codelist.cl141\" = \"Ugyldig tollsted\"\n",
+            "p.toml",
+        )
+        .unwrap();
+        assert_eq!(p.rule_text("codelist.cl141"), Some("Ugyldig tollsted"));
+        assert_eq!(p.rules.text("codelist.cl141"), Some("Ugyldig tollsted"));
+        let e = err("[rule_text]\n\"codelist.cl141\" = \" \"\n");
+        assert_eq!((e.line, e.column), (2, 20), "{e}");
     }
 
     #[test]

@@ -273,3 +273,24 @@ fn routing_signals_parse_tolerantly_and_the_last_one_wins() {
     assert!(out.get("houseMRN").is_none());
     assert_eq!(MAX_ROUTING_PAGE, 1000);
 }
+
+#[test]
+fn presentation_and_arrival_findings_carry_their_rules() {
+    use digitoll_model::{PresentationKind, validate_arrival_json, validate_presentation_json};
+    let ctx = ValidationContext::new(time::macros::datetime!(2026-12-01 08:00 UTC));
+    let body = r#"{"requestId": "not-a-uuid", "customsOfficeOfPresentation": "NO999999",
+        "transportMRN": "22no4tu2hud59ucbt8", "containerIdentificationNumber": "MSCU1234567"}"#;
+    let (_, r) = validate_presentation_json(PresentationKind::Container, body, &ctx).unwrap();
+    let rules: Vec<(String, String)> = r.findings().into_iter().map(|f| (f.rule, f.path)).collect();
+    let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    assert_eq!(
+        rules,
+        vec![
+            pair("presentation.request-id.uuid", "requestId"),
+            pair("codelist.cl141", "customsOfficeOfPresentation"),
+            pair("mrn.format", "transportMRN"),
+        ]
+    );
+    let (_, r) = validate_arrival_json(r#"{"transportMRN": "22NO4TU2HUD59UCBT8"}"#, &ctx).unwrap();
+    assert_eq!(r.sync_rules(), ["field.required", "field.not-blank"], "{r}");
+}

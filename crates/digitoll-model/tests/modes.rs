@@ -238,7 +238,10 @@ fn maritime_operator_can_be_raised_to_an_error_and_rail_lowered_to_a_warning() {
         .set("transport.operator.required", Severity::Warning)
         .unwrap();
     let ctx = ctx().with_rule_overrides(rules);
-    for (mode, valid) in [(TransportMode::Maritime, false), (TransportMode::Rail, true)] {
+    for (mode, valid) in [
+        (TransportMode::Maritime, false),
+        (TransportMode::Rail, true),
+    ] {
         let body = edit(&example(mode.path_segment(), "valid-transport"), |v| {
             v["activeBorderTransportMeans"]
                 .as_object_mut()
@@ -275,7 +278,9 @@ fn house_in(mode: TransportMode, f: impl FnOnce(&mut Value)) -> ValidationReport
 
 fn procedure(c: &mut Value, import: &str, outgoing: Option<&str>) {
     c["importProcedure"] = match outgoing {
-        Some(o) => json!({"importProcedure": import, "outgoingProcedure": o, "hasOutgoingProcedure": true}),
+        Some(o) => {
+            json!({"importProcedure": import, "outgoingProcedure": o, "hasOutgoingProcedure": true})
+        }
         None => json!({"importProcedure": import, "hasOutgoingProcedure": false}),
     };
 }
@@ -289,7 +294,8 @@ fn eidr_export_is_road_only() {
     for mode in TransportMode::ALL {
         let r = house_in(mode, |c| {
             procedure(c, "CUSTOMS_DECLARATION", Some("EXP"));
-            c["exportFromEU"] = json!([{"typeOfExport": "EIDR_EXPORT", "exportId": "26SE12345678901AE2"}]);
+            c["exportFromEU"] =
+                json!([{"typeOfExport": "EIDR_EXPORT", "exportId": "26SE12345678901AE2"}]);
         });
         let failed = has_biz(
             &r,
@@ -323,12 +329,26 @@ fn import_procedures_a_modes_page_omits_are_warnings() {
             });
             assert!(r.is_valid(), "{import} {mode}: {r}");
             let w = warned(&r, "house.import-procedure.mode");
-            assert_eq!(w, !listed.contains(&mode), "{import} {mode}: {:?}", r.warnings());
+            assert_eq!(
+                w,
+                !listed.contains(&mode),
+                "{import} {mode}: {:?}",
+                r.warnings()
+            );
             if w {
-                let f = r.warnings().iter().find(|f| f.rule == "house.import-procedure.mode").unwrap();
-                assert_eq!(f.path, "consignmentHouseLevel.importProcedure.importProcedure");
+                let f = r
+                    .warnings()
+                    .iter()
+                    .find(|f| f.rule == "house.import-procedure.mode")
+                    .unwrap();
+                assert_eq!(
+                    f.path,
+                    "consignmentHouseLevel.importProcedure.importProcedure"
+                );
                 assert_eq!(f.channel, Channel::Business);
-                assert!(f.message.starts_with("Invalid code. Expected codes are one of [IMMEDIATE_RELEASE_IMPORT"));
+                assert!(f.message.starts_with(
+                    "Invalid code. Expected codes are one of [IMMEDIATE_RELEASE_IMPORT"
+                ));
             }
         }
     }
@@ -399,16 +419,30 @@ fn a_mode_procedure_warning_can_be_raised_to_an_error() {
     .unwrap()
     .1;
     assert!(matches!(air.outcome(), Outcome::Failed(_)), "{air}");
-    assert!(air.business_rules().contains(&"house.import-procedure.mode"));
+    assert!(
+        air.business_rules()
+            .contains(&"house.import-procedure.mode")
+    );
 }
 
 #[test]
 fn the_air_eidr_example_fails_in_air_and_passes_on_road() {
     let body = example("air", "invalid-house-eidr-export");
-    let road = validate_json(MessageKind::HouseConsignment, &body, &ctx()).unwrap().1;
-    assert!(road.is_valid() && road.warnings().is_empty(), "{road}");
-    let air = validate_json_for(TransportMode::Air, MessageKind::HouseConsignment, &body, &ctx())
+    let road = validate_json(MessageKind::HouseConsignment, &body, &ctx())
         .unwrap()
         .1;
-    assert_eq!(air.business_rules(), ["house.export.eidr-road-only"], "{air}");
+    assert!(road.is_valid() && road.warnings().is_empty(), "{road}");
+    let air = validate_json_for(
+        TransportMode::Air,
+        MessageKind::HouseConsignment,
+        &body,
+        &ctx(),
+    )
+    .unwrap()
+    .1;
+    assert_eq!(
+        air.business_rules(),
+        ["house.export.eidr-road-only"],
+        "{air}"
+    );
 }

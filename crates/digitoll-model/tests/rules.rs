@@ -788,3 +788,716 @@ fn relation_and_delete() {
     let r = run(MessageKind::Delete, &json!({}), &ctx());
     assert_eq!(sync(&r), vec![pair("documentIssueDate", m::NOT_NULL)]);
 }
+
+// ---- the rule catalogue ----------------------------------------------------
+
+use digitoll_model::rules::{self, Source};
+use digitoll_model::{Channel, CodeList, RuleOverrides, Severity};
+
+#[test]
+fn catalogue_ids_are_unique_dotted_and_sourced() {
+    let all = rules::all();
+    assert!(all.len() >= 60, "only {} rules", all.len());
+    let mut seen = std::collections::HashSet::new();
+    for r in all {
+        assert!(seen.insert(r.id), "duplicate rule id {}", r.id);
+        assert!(
+            r.id.contains('.')
+                && r.id.bytes().all(|b| b.is_ascii_lowercase()
+                    || b.is_ascii_digit()
+                    || b == b'.'
+                    || b == b'-'),
+            "{}",
+            r.id
+        );
+        assert!(!r.sources.is_empty(), "{} has no source", r.id);
+        assert_ne!(r.default, Severity::Off, "{} is off by default", r.id);
+        assert!(!r.summary.is_empty());
+        // A warning by default must say why (an omission, an inference).
+        if r.default == Severity::Warning {
+            assert!(
+                r.sources.iter().any(|s| matches!(s, Source::Inferred(_))),
+                "{} is a warning without saying why",
+                r.id
+            );
+        }
+    }
+    assert_eq!(
+        rules::find("codelist.cl751").unwrap().channel,
+        Channel::Business
+    );
+    assert!(rules::find("no.such.rule").is_none());
+}
+
+/// Every finding of every example names a catalogue rule with the channel
+/// it was reported on.
+#[test]
+fn every_finding_carries_its_catalogue_rule() {
+    let dir = format!("{}/../../examples", env!("CARGO_MANIFEST_DIR"));
+    let mut rules_seen = std::collections::HashSet::new();
+    let mut n = 0;
+    for sub in ["road", "air", "rail", "maritime"] {
+        for entry in std::fs::read_dir(format!("{dir}/{sub}")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let value: Value = serde_json::from_str(&text).unwrap();
+            let Some(kind) = MessageKind::detect(&value) else {
+                continue;
+            };
+            let mode = sub.parse().unwrap();
+            let ctx = ctx().with_playground(PlaygroundFixtures::default());
+            let (_, r) = digitoll_model::validate_json_for(mode, kind, &text, &ctx).unwrap();
+            let findings = r.findings();
+            assert_eq!(
+                findings.len(),
+                r.sync_errors().len()
+                    + r.business_errors().len()
+                    + r.incomplete_reasons().len()
+                    + r.warnings().len()
+            );
+            for f in findings {
+                let rule = rules::find(&f.rule).unwrap_or_else(|| {
+                    panic!("{}: rule `{}` not in the catalogue", path.display(), f.rule)
+                });
+                assert_eq!(rule.channel, f.channel, "{}: {}", path.display(), f.rule);
+                rules_seen.insert(f.rule);
+                n += 1;
+            }
+        }
+    }
+    assert!(
+        n >= 30 && rules_seen.len() >= 20,
+        "{n} findings, {} rules",
+        rules_seen.len()
+    );
+}
+
+fn with(overrides: &[(&str, Severity)]) -> ValidationContext {
+    let mut rules = RuleOverrides::new();
+    for (id, s) in overrides {
+        rules.set(id, *s).unwrap();
+    }
+    ctx().with_rule_overrides(rules)
+}
+
+#[test]
+fn a_sync_rule_downgraded_to_a_warning_no_longer_rejects() {
+    let blank = |c: &mut Value| c["goodsDescription"] = json!("");
+    let r = house_ctx(blank, &with(&[("field.not-blank", Severity::Warning)]));
+    assert!(r.sync_errors().is_empty(), "{r}");
+    assert_eq!(r.outcome(), Outcome::Accepted { incomplete: vec![] });
+    let w = r.warnings();
+    assert_eq!(w.len(), 1);
+    assert_eq!(
+        (
+            w[0].rule.as_str(),
+            w[0].path.as_str(),
+            w[0].message.as_str()
+        ),
+        (
+            "field.not-blank",
+            "consignmentHouseLevel.goodsDescription",
+            m::NOT_BLANK
+        )
+    );
+    assert_eq!(
+        (w[0].severity, w[0].channel),
+        (Severity::Warning, Channel::Sync)
+    );
+    // Off drops it altogether.
+    let r = house_ctx(blank, &with(&[("field.not-blank", Severity::Off)]));
+    assert!(
+        r.is_valid() && r.warnings().is_empty() && r.findings().is_empty(),
+        "{r}"
+    );
+    // Other rules are untouched.
+    let r = house_ctx(
+        |c| c["consignor"]["name"] = json!("x".repeat(71)),
+        &with(&[("field.not-blank", Severity::Off)]),
+    );
+    assert_eq!(r.sync_rules(), ["field.size"]);
+}
+
+#[test]
+fn business_and_incomplete_rules_obey_overrides() {
+    let unknown_office =
+        |t: &mut Value| t["customsOfficeOfFirstEntry"]["referenceNumber"] = json!("NO999999");
+    let mut v = load("valid-transport");
+    unknown_office(&mut v);
+    let r = run(
+        MessageKind::Transport,
+        &v,
+        &with(&[("codelist.cl141", Severity::Warning)]),
+    );
+    assert!(r.is_valid(), "{r}");
+    assert_eq!(r.warnings()[0].channel, Channel::Business);
+    assert_eq!(
+        r.warnings()[0].path,
+        "customsOfficeOfFirstEntry.referenceNumber"
+    );
+    let r = run(
+        MessageKind::Transport,
+        &v,
+        &with(&[("codelist.cl141", Severity::Off)]),
+    );
+    assert!(r.is_valid() && r.warnings().is_empty());
+
+    let mut h = load("incomplete-house-missing-cude");
+    let missing = run(MessageKind::HouseConsignment, &h, &ctx());
+    assert_eq!(
+        missing.incomplete_reasons(),
+        [R::IncompleteCudeDocumentation]
+    );
+    let r = run(
+        MessageKind::HouseConsignment,
+        &h,
+        &with(&[("incomplete.cude", Severity::Warning)]),
+    );
+    assert!(r.incomplete_reasons().is_empty());
+    assert_eq!(r.warnings()[0].message, "INCOMPLETE_CUDE_DOCUMENTATION");
+    assert_eq!(r.warnings()[0].channel, Channel::Incomplete);
+    h["documentIssueDate"] = json!("2026-12-01T08:00:00Z");
+    let r = run(
+        MessageKind::HouseConsignment,
+        &h,
+        &with(&[("incomplete.cude", Severity::Off)]),
+    );
+    assert_eq!(r.outcome(), Outcome::Accepted { incomplete: vec![] });
+}
+
+#[test]
+fn json_type_errors_obey_their_rule() {
+    let mut v = load("valid-house-import-cude");
+    v["consignmentHouseLevel"]["totalGrossMass"] = json!("heavy");
+    let r = run(MessageKind::HouseConsignment, &v, &ctx());
+    assert_eq!(r.sync_rules(), ["json.type"]);
+    let r = run(
+        MessageKind::HouseConsignment,
+        &v,
+        &with(&[("json.type", Severity::Warning)]),
+    );
+    // The consequences of the unreadable value (its `must not be null`) are
+    // dropped with it, so a warning lets the message pass.
+    assert!(r.is_valid(), "{r}");
+    assert_eq!(r.warnings()[0].rule, "json.type");
+    let mut t = load("valid-transport");
+    t["scheduledDateAndTimeOfArrival"] = json!("2026-12-02 06:30");
+    let r = run(MessageKind::Transport, &t, &ctx());
+    assert!(r.sync_rules().contains(&"field.instant-format"), "{r}");
+}
+
+#[test]
+fn a_text_override_replaces_our_wording() {
+    let mut rules = RuleOverrides::new();
+    rules
+        .set_text("codelist.cl141", "Ugyldig tollsted")
+        .unwrap();
+    assert_eq!(rules.text("codelist.cl141"), Some("Ugyldig tollsted"));
+    assert_eq!(rules.text("codelist.cl018"), None);
+    assert!(!rules.is_empty());
+    assert_eq!(rules.texts().count(), 1);
+    assert!(rules.set_text("no.such.rule", "x").is_err());
+    let mut v = load("valid-transport");
+    v["customsOfficeOfFirstEntry"]["referenceNumber"] = json!("NO999999");
+    let r = run(
+        MessageKind::Transport,
+        &v,
+        &ctx().with_rule_overrides(rules.clone()),
+    );
+    assert_eq!(
+        biz(&r),
+        vec![pair(
+            "customsOfficeOfFirstEntry.referenceNumber",
+            "Ugyldig tollsted"
+        )]
+    );
+    // Text and severity combine: the warning carries the replaced text.
+    rules.set("codelist.cl141", Severity::Warning).unwrap();
+    let r = run(
+        MessageKind::Transport,
+        &v,
+        &ctx().with_rule_overrides(rules),
+    );
+    assert_eq!(r.warnings()[0].message, "Ugyldig tollsted");
+    // For an incomplete rule the text is the reason code Toll gives.
+    let mut rules = RuleOverrides::new();
+    rules
+        .set_text("incomplete.cude", "INCOMPLETE_CUDE_VALIDATION")
+        .unwrap();
+    let h = load("incomplete-house-missing-cude");
+    let r = run(
+        MessageKind::HouseConsignment,
+        &h,
+        &ctx().with_rule_overrides(rules),
+    );
+    assert_eq!(r.incomplete_reasons(), [R::IncompleteCudeValidation]);
+}
+
+#[test]
+fn unlocode_format() {
+    let place = |code: &str| house(|c| c["placeOfDelivery"] = json!({"unloCode": code}));
+    for ok in ["NOOSL", "SEGOT", "DEHAM", "US2NY", "GB9ZZ"] {
+        clean(&place(ok));
+    }
+    for bad in [
+        "XXOSL", "NO0SL", "NOOS1", "NOosl", "no osl", "NOOSLO", "NO SL", "ØSOSL",
+    ] {
+        let r = place(bad);
+        let expected = vec![pair(
+            "consignmentHouseLevel.placeOfDelivery.unloCode",
+            m::UNLOCODE_INVALID,
+        )];
+        assert_eq!(biz(&r), expected, "{bad}");
+        assert_eq!(r.business_rules(), ["place.unlocode.format"], "{bad}");
+    }
+    assert_eq!(m::UNLOCODE_INVALID, "Invalid code. Expected valid UNLOCODE");
+}
+
+#[test]
+fn cl751_has_the_codes_toll_answered_with() {
+    for code in ["12", "T", "2201", "31"] {
+        clean(&transport(|t| {
+            t["activeBorderTransportMeans"]["typeOfMeansOfTransport"] = json!(code)
+        }));
+    }
+    let r =
+        transport(|t| t["activeBorderTransportMeans"]["typeOfMeansOfTransport"] = json!("9999"));
+    assert_eq!(r.business_rules(), ["codelist.cl751"]);
+    assert!(CodeList::Cl751.contains("T"));
+}
+
+/// Sets (or with `None` removes) the value at a JSON pointer, creating the
+/// last key when it is missing.
+fn put(v: &mut Value, ptr: &str, value: Option<Value>) {
+    let (parent, key) = ptr.rsplit_once('/').unwrap();
+    let parent = v
+        .pointer_mut(parent)
+        .unwrap_or_else(|| panic!("no {parent}"));
+    match (parent, value) {
+        (Value::Object(map), Some(x)) => {
+            map.insert(key.to_owned(), x);
+        }
+        (Value::Object(map), None) => {
+            map.remove(key);
+        }
+        (Value::Array(items), Some(x)) => items[key.parse::<usize>().unwrap()] = x,
+        (Value::Array(items), None) => {
+            items.remove(key.parse::<usize>().unwrap());
+        }
+        (other, _) => panic!("{ptr}: parent is {other}"),
+    }
+}
+
+/// Each catalogue rule fires under its own id for the change that breaks it
+/// (the texts are checked by the tests above).
+#[test]
+fn each_rule_fires_under_its_id() {
+    use digitoll_model::TransportMode::{Air, Road};
+    type Edit = &'static [(&'static str, Option<fn() -> Value>)];
+    let normal = ctx();
+    let playground = ctx().with_playground(PlaygroundFixtures::default());
+    let after_gonu = ValidationContext::new(datetime!(2027-03-02 12:00 UTC));
+    let cases: Vec<(
+        &str,
+        digitoll_model::TransportMode,
+        MessageKind,
+        &str,
+        &ValidationContext,
+        Edit,
+    )> = {
+        use MessageKind::{
+            HouseConsignment as H, MasterConsignment as M, Relation as Rel, Transport as T,
+        };
+        let (c, pg, late) = (&normal, &playground, &after_gonu);
+        const IP: &str = "/consignmentHouseLevel/importProcedure";
+        vec![
+            (
+                "field.date-format",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[(
+                    "/consignmentHouseLevel/previousDocuments/0/declarationDate",
+                    Some(|| json!("10.08.2022")),
+                )],
+            ),
+            (
+                "transport.master-or-house-document",
+                Road,
+                T,
+                "valid-transport",
+                c,
+                &[("/consignmentMasterLevel/0", Some(|| json!({})))],
+            ),
+            (
+                "codelist.cl708",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[(
+                    "/consignmentHouseLevel/containerIndicator",
+                    Some(|| json!(7)),
+                )],
+            ),
+            (
+                "codelist.cl729",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[(
+                    "/consignmentHouseLevel/consignor/typeOfPerson",
+                    Some(|| json!(9)),
+                )],
+            ),
+            (
+                "relation.object-type",
+                Road,
+                Rel,
+                "valid-relation",
+                c,
+                &[("/parentObjectType", Some(|| json!("TRUCK")))],
+            ),
+            (
+                "transport.operator.communication-required",
+                Air,
+                T,
+                "valid-transport",
+                c,
+                &[
+                    ("/activeBorderTransportMeans/operator/communication", None),
+                    (
+                        "/activeBorderTransportMeans/modeOfTransportCode",
+                        Some(|| json!("4")),
+                    ),
+                    (
+                        "/activeBorderTransportMeans/typeOfIdentification",
+                        Some(|| json!("41")),
+                    ),
+                    (
+                        "/activeBorderTransportMeans/conveyanceReferenceNumber",
+                        Some(|| json!("SK4411")),
+                    ),
+                ],
+            ),
+            (
+                "transport.conveyance-reference.required",
+                Air,
+                T,
+                "valid-transport",
+                c,
+                &[(
+                    "/activeBorderTransportMeans/conveyanceReferenceNumber",
+                    None,
+                )],
+            ),
+            (
+                "transport.mode-of-transport.mode",
+                Air,
+                T,
+                "valid-transport",
+                c,
+                &[],
+            ),
+            (
+                "transport.type-of-identification.mode",
+                Air,
+                T,
+                "valid-transport",
+                c,
+                &[],
+            ),
+            (
+                "codelist.cl094",
+                Road,
+                T,
+                "valid-transport",
+                c,
+                &[("/representative/status", Some(|| json!("9")))],
+            ),
+            (
+                "codelist.cl228",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[(
+                    "/consignmentHouseLevel/previousDocuments/0/typeOfReference",
+                    Some(|| json!("ZZZZ")),
+                )],
+            ),
+            (
+                "codelist.cl707",
+                Road,
+                T,
+                "valid-transport",
+                c,
+                &[(
+                    "/activeBorderTransportMeans/operator/communication/0/type",
+                    Some(|| json!("FX")),
+                )],
+            ),
+            (
+                "codelist.cl709",
+                Road,
+                M,
+                "valid-master",
+                c,
+                &[(
+                    "/consignmentMasterLevel/transportEquipment",
+                    Some(|| json!([{"containerPackedStatus": "Z"}])),
+                )],
+            ),
+            (
+                "codelist.cl710",
+                Road,
+                M,
+                "valid-master",
+                c,
+                &[(
+                    "/consignmentMasterLevel/transportEquipment",
+                    Some(|| json!([{"containerSizeAndType": "ZZ"}])),
+                )],
+            ),
+            (
+                "codelist.cl711",
+                Road,
+                M,
+                "valid-master",
+                c,
+                &[(
+                    "/consignmentMasterLevel/transportEquipment",
+                    Some(|| json!([{"containerSupplierType": "9"}])),
+                )],
+            ),
+            (
+                "codelist.cl750",
+                Road,
+                T,
+                "valid-transport",
+                c,
+                &[(
+                    "/activeBorderTransportMeans/typeOfIdentification",
+                    Some(|| json!("99")),
+                )],
+            ),
+            (
+                "codelist.cl754",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[(
+                    "/consignmentHouseLevel/transportDocumentHouseLevel/type",
+                    Some(|| json!("ZZZZ")),
+                )],
+            ),
+            (
+                "codelist.cl756",
+                Road,
+                H,
+                "valid-house-voec",
+                c,
+                &[(
+                    "/consignmentHouseLevel/goodsItem/0/additionalFiscalReferences/role",
+                    Some(|| json!("FR9")),
+                )],
+            ),
+            (
+                "codelist.import-procedure",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[(
+                    "/consignmentHouseLevel/importProcedure/importProcedure",
+                    Some(|| json!("NOPE")),
+                )],
+            ),
+            (
+                "codelist.outgoing-procedure",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[(
+                    "/consignmentHouseLevel/importProcedure/outgoingProcedure",
+                    Some(|| json!("XXX")),
+                )],
+            ),
+            (
+                "codelist.export-type",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[(
+                    "/consignmentHouseLevel/exportFromEU/0/typeOfExport",
+                    Some(|| json!("NOPE_EXPORT")),
+                )],
+            ),
+            (
+                "house.cude.procedure",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[(
+                    IP,
+                    Some(|| json!({"importProcedure": "COLLECTIVE_RELEASE"})),
+                )],
+            ),
+            (
+                "house.cude.fields",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[(
+                    "/consignmentHouseLevel/previousDocuments/0/sequenceNumber",
+                    None,
+                )],
+            ),
+            (
+                "house.previous-documents.import-procedure",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[(IP, None)],
+            ),
+            (
+                "house.previous-documents.reference-number",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[(
+                    "/consignmentHouseLevel/previousDocuments",
+                    Some(|| json!([{"typeOfReference": "N730"}])),
+                )],
+            ),
+            (
+                "house.gonu.deadline",
+                Road,
+                H,
+                "valid-house-import-cude",
+                late,
+                &[
+                    (IP, Some(|| json!({"importProcedure": "WAREHOUSE_RELEASE"}))),
+                    (
+                        "/consignmentHouseLevel/previousDocuments",
+                        Some(|| json!([{"typeOfReference": "GONU", "referenceNumber": "G1"}])),
+                    ),
+                    ("/consignmentHouseLevel/exportFromEU", None),
+                ],
+            ),
+            (
+                "playground.voec-number",
+                Road,
+                H,
+                "valid-house-voec",
+                pg,
+                &[(
+                    "/consignmentHouseLevel/goodsItem/0/additionalFiscalReferences/vatIdentificationNumber",
+                    Some(|| json!("1234567")),
+                )],
+            ),
+            (
+                "playground.cude-unverified",
+                Road,
+                H,
+                "valid-house-import-cude",
+                pg,
+                &[(
+                    "/consignmentHouseLevel/previousDocuments/0/sequenceNumber",
+                    Some(|| json!("99")),
+                )],
+            ),
+            (
+                "incomplete.gonu",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[
+                    (IP, Some(|| json!({"importProcedure": "WAREHOUSE_RELEASE"}))),
+                    (
+                        "/consignmentHouseLevel/previousDocuments",
+                        Some(|| json!([{"typeOfReference": "GONU"}])),
+                    ),
+                    ("/consignmentHouseLevel/exportFromEU", None),
+                ],
+            ),
+            (
+                "incomplete.tra",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[
+                    (
+                        IP,
+                        Some(
+                            || json!({"importProcedure": "TRANSIT_IMPORT", "outgoingProcedure": "TRA"}),
+                        ),
+                    ),
+                    ("/consignmentHouseLevel/previousDocuments", None),
+                    ("/consignmentHouseLevel/exportFromEU", None),
+                ],
+            ),
+            (
+                "incomplete.exp",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[("/consignmentHouseLevel/exportFromEU", None)],
+            ),
+            (
+                "incomplete.voec",
+                Road,
+                H,
+                "valid-house-voec",
+                c,
+                &[("/consignmentHouseLevel/goodsItem", None)],
+            ),
+            (
+                "incomplete.documentation",
+                Road,
+                H,
+                "valid-house-import-cude",
+                c,
+                &[
+                    (IP, Some(|| json!({"importProcedure": "ATA_CARNET"}))),
+                    ("/consignmentHouseLevel/previousDocuments", None),
+                    ("/consignmentHouseLevel/exportFromEU", None),
+                ],
+            ),
+        ]
+    };
+    for (rule, mode, kind, base, ctx, edits) in cases {
+        let mut v = load(base);
+        for (ptr, value) in edits {
+            put(&mut v, ptr, value.map(|f| f()));
+        }
+        let (_, r) = digitoll_model::validate_json_for(mode, kind, &v.to_string(), ctx).unwrap();
+        let fired: Vec<String> = r.findings().into_iter().map(|f| f.rule).collect();
+        assert!(
+            fired.iter().any(|f| f == rule),
+            "{rule}: fired {fired:?}\n{r}"
+        );
+        // And the unchanged base does not fire it in road.
+        let (_, clean) =
+            digitoll_model::validate_json_for(Road, kind, &load(base).to_string(), ctx).unwrap();
+        assert!(
+            clean.findings().iter().all(|f| f.rule != rule),
+            "{rule} fires on the unchanged {base}"
+        );
+    }
+}

@@ -52,7 +52,10 @@ impl Progress {
     }
 }
 
-pub(crate) async fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(
+    args: &DemoArgs,
+    profile: std::sync::Arc<digitoll_model::ContractProfile>,
+) -> anyhow::Result<ExitCode> {
     let mut p = Progress {
         json: args.json,
         started: Instant::now(),
@@ -64,6 +67,7 @@ pub(crate) async fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let sim = Simulator::builder()
         .processing_delay(Duration::from_millis(args.processing_ms))
         .write_demo_credentials(dir.path())
+        .profile((*profile).clone())
         .start()
         .await
         .context("cannot start the simulator")?;
@@ -103,8 +107,13 @@ pub(crate) async fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
 
     // 3. The Toll token exchange, through the road client.
     let toll_env = TollEnvironment::custom(sim.base_url().as_str()).context("Toll base URL")?;
-    let tokens = TollTokenProvider::new(maskinporten.clone(), toll_env.clone());
-    let entry_tokens = TollTokenProvider::new(entry_tokens_for, toll_env);
+    // The simulator and the clients read the same profile.
+    let tokens = TollTokenProvider::builder(maskinporten.clone(), toll_env.clone())
+        .profile(profile.clone())
+        .build();
+    let entry_tokens = TollTokenProvider::builder(entry_tokens_for, toll_env)
+        .profile(profile.clone())
+        .build();
     let toll_token = tokens
         .token(&request)
         .await

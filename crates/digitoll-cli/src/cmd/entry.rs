@@ -10,6 +10,7 @@ use digitoll_client::{
     ArrivalClient, DocumentClient, FileCursorStore, FollowError, Mode, PresentationClient,
     RoutingClient, RoutingFeed, RoutingFollower, UploadFile,
 };
+use digitoll_model::ContractProfile;
 use digitoll_model::documents::DocumentType;
 use digitoll_model::entry::{ArrivalRequest, Presentation, PresentationKind};
 use digitoll_model::routing::RoutingSignal;
@@ -29,7 +30,10 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> anyhow::
         .map_err(|e| anyhow!("{}: at `{}`: {}", path.display(), e.path(), e.inner()))
 }
 
-pub(crate) async fn present(args: PresentArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn present(
+    args: PresentArgs,
+    profile: Arc<ContractProfile>,
+) -> anyhow::Result<ExitCode> {
     let mut body: Presentation = read_json(&args.file)?;
     if let Some(id) = args.request_id {
         body.request_id = Some(id);
@@ -48,7 +52,7 @@ pub(crate) async fn present(args: PresentArgs) -> anyhow::Result<ExitCode> {
         PresentKindArg::Receptacle => PresentationKind::Receptacle,
         PresentKindArg::Ens => PresentationKind::EntrySummaryDeclaration,
     };
-    let (tokens, playground) = toll_tokens(&args.toll)?;
+    let (tokens, playground) = toll_tokens(&args.toll, &profile)?;
     let client = PresentationClient::builder(tokens)
         .playground_rules(playground)
         .build()
@@ -76,7 +80,10 @@ pub(crate) async fn present(args: PresentArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-pub(crate) async fn routing(cmd: RoutingCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn routing(
+    cmd: RoutingCommand,
+    profile: Arc<ContractProfile>,
+) -> anyhow::Result<ExitCode> {
     let RoutingCommand::Follow {
         toll,
         feed,
@@ -88,7 +95,7 @@ pub(crate) async fn routing(cmd: RoutingCommand) -> anyhow::Result<ExitCode> {
         FeedArg::House => RoutingFeed::HouseConsignment,
         FeedArg::Transport => RoutingFeed::Transport,
     };
-    let (tokens, _) = toll_tokens(&toll)?;
+    let (tokens, _) = toll_tokens(&toll, &profile)?;
     let client = RoutingClient::new(tokens).context("routing client")?;
     let store = Arc::new(FileCursorStore::new(&cursor));
     let mut follower = RoutingFollower::new(client, feed, store)
@@ -166,11 +173,14 @@ fn describe(s: &RoutingSignal) -> String {
     )
 }
 
-pub(crate) async fn arrival(cmd: ArrivalCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn arrival(
+    cmd: ArrivalCommand,
+    profile: Arc<ContractProfile>,
+) -> anyhow::Result<ExitCode> {
     match cmd {
         ArrivalCommand::Submit { toll, file } => {
             let body: ArrivalRequest = read_json(&file)?;
-            let (tokens, playground) = toll_tokens(&toll)?;
+            let (tokens, playground) = toll_tokens(&toll, &profile)?;
             let client = ArrivalClient::builder(tokens)
                 .playground_rules(playground)
                 .build()
@@ -195,7 +205,7 @@ pub(crate) async fn arrival(cmd: ArrivalCommand) -> anyhow::Result<ExitCode> {
                 crate::cli::ModeArg::Rail => Mode::Rail,
                 crate::cli::ModeArg::Maritime => Mode::Maritime,
             };
-            let (tokens, _) = toll_tokens(&toll)?;
+            let (tokens, _) = toll_tokens(&toll, &profile)?;
             let client = ArrivalClient::new(tokens).context("arrival client")?;
             match client.entry_status(mode, &mrn).await {
                 Ok(entry) => {
@@ -219,7 +229,10 @@ pub(crate) async fn arrival(cmd: ArrivalCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-pub(crate) async fn documents(cmd: DocumentsCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn documents(
+    cmd: DocumentsCommand,
+    profile: Arc<ContractProfile>,
+) -> anyhow::Result<ExitCode> {
     let DocumentsCommand::Upload {
         toll,
         declaration_id,
@@ -236,7 +249,7 @@ pub(crate) async fn documents(cmd: DocumentsCommand) -> anyhow::Result<ExitCode>
     if let Err(e) = DocumentClient::check(&declaration_id, &upload) {
         return print_error(&e, toll.json);
     }
-    let (tokens, _) = toll_tokens(&toll)?;
+    let (tokens, _) = toll_tokens(&toll, &profile)?;
     let client = DocumentClient::new(tokens).context("document client")?;
     let bar = if toll.json {
         indicatif::ProgressBar::hidden()

@@ -14,7 +14,7 @@ use digitoll_client::{
 };
 use digitoll_model::responses::{StatusWithDescendants, ValidationStatus};
 use digitoll_model::road::DeleteBody;
-use digitoll_model::{MessageKind, Mrn, RequestId, TollInstant};
+use digitoll_model::{ContractProfile, MessageKind, Mrn, RequestId, TollInstant};
 use maskinporten::Environment;
 use serde_json::{Value, json};
 
@@ -43,17 +43,28 @@ pub(crate) fn toll_environment(
 
 /// The Toll token provider for `args`, and whether the Toll environment is
 /// a test one (playground fixture rules apply).
-pub(crate) fn toll_tokens(args: &TollArgs) -> anyhow::Result<(TollTokenProvider, bool)> {
+/// Every client built on it takes its paths and rule overrides from `profile`.
+pub(crate) fn toll_tokens(
+    args: &TollArgs,
+    profile: &Arc<ContractProfile>,
+) -> anyhow::Result<(TollTokenProvider, bool)> {
     let identity = Identity::from_args(&args.identity)?;
     let env = toll_environment(args.toll.as_deref(), &identity.env)?;
     let playground = !matches!(env, TollEnvironment::Prod);
     let maskinporten = Arc::new(identity.client()?);
-    Ok((TollTokenProvider::new(maskinporten, env), playground))
+    let tokens = TollTokenProvider::builder(maskinporten, env)
+        .profile(profile.clone())
+        .build();
+    Ok((tokens, playground))
 }
 
 /// A movement client for `mode`, the identity and the Toll environment in `args`.
-pub(crate) fn movement_client(mode: Mode, args: &TollArgs) -> anyhow::Result<MovementClient> {
-    let (tokens, playground) = toll_tokens(args)?;
+pub(crate) fn movement_client(
+    mode: Mode,
+    args: &TollArgs,
+    profile: &Arc<ContractProfile>,
+) -> anyhow::Result<MovementClient> {
+    let (tokens, playground) = toll_tokens(args, profile)?;
     MovementClient::builder(mode, tokens)
         .validate_before_send(!args.no_local_validation)
         .playground_rules(playground)
@@ -65,8 +76,12 @@ pub(crate) fn movement_client(mode: Mode, args: &TollArgs) -> anyhow::Result<Mov
         .with_context(|| format!("cannot build the {} client", mode.as_str()))
 }
 
-pub(crate) async fn run(mode: Mode, cmd: RoadCommand) -> anyhow::Result<ExitCode> {
-    let client_for = |toll: &TollArgs| movement_client(mode, toll);
+pub(crate) async fn run(
+    mode: Mode,
+    cmd: RoadCommand,
+    profile: Arc<ContractProfile>,
+) -> anyhow::Result<ExitCode> {
+    let client_for = |toll: &TollArgs| movement_client(mode, toll, &profile);
     match cmd {
         RoadCommand::Submit {
             toll,

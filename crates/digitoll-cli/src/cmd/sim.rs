@@ -9,7 +9,10 @@ use digitoll_sim::{CertEnvironment, Simulator};
 use crate::cli::SimArgs;
 use std::io::Write as _;
 
-pub(crate) async fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(
+    args: SimArgs,
+    profile: std::sync::Arc<digitoll_model::ContractProfile>,
+) -> anyhow::Result<ExitCode> {
     let env = if args.prod {
         CertEnvironment::Prod
     } else {
@@ -33,6 +36,7 @@ pub(crate) async fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         .token_lifetime(Duration::from_secs(args.token_lifetime))
         .environment(env)
         .write_demo_credentials(&args.demo_dir)
+        .profile((*profile).clone())
         .start()
         .await
         .with_context(|| format!("cannot start the simulator on {}", args.listen))?;

@@ -4,8 +4,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use digitoll_model::{
-    MessageKind, Outcome, PlaygroundFixtures, TransportMode, ValidationContext, ValidationReport,
-    validate_json_for,
+    ContractProfile, MessageKind, Outcome, PlaygroundFixtures, TransportMode, ValidationContext,
+    ValidationReport, validate_json_for,
 };
 use serde_json::json;
 
@@ -155,6 +155,16 @@ pub(crate) fn print_report(label: &str, checked: &Checked) {
             }
         }
     }
+    // Findings of rules at severity `warning` (by default, e.g. a procedure a
+    // mode's page omits, or by a profile): shown, never failing.
+    for w in report.warnings() {
+        let at = if w.path.is_empty() {
+            String::new()
+        } else {
+            format!(" {}:", w.path)
+        };
+        outln!("    warning [{}]{at} {}", w.rule, w.message);
+    }
 }
 
 pub(crate) fn report_json(label: &str, checked: &Checked) -> serde_json::Value {
@@ -169,12 +179,13 @@ pub(crate) fn report_json(label: &str, checked: &Checked) -> serde_json::Value {
             "validationErrors": r.sync_errors(),
             "validationErrorList": r.business_errors(),
             "incompleteDocumentationReasonList": r.incomplete_reasons(),
+            "warnings": r.warnings(),
         }),
     }
 }
 
-pub(crate) fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
-    let ctx = context(args.update, args.production);
+pub(crate) fn run(args: &ValidateArgs, profile: &ContractProfile) -> anyhow::Result<ExitCode> {
+    let ctx = context(args.update, args.production).with_rule_overrides(profile.rules.clone());
     let kind = args.kind.map(MessageKind::from);
     let mode = args.mode.map(TransportMode::from);
     let results: Vec<(String, Checked)> = args

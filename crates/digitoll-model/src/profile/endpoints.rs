@@ -111,13 +111,13 @@ macro_rules! mode_endpoints {
     ($m:literal, $s:literal, $q:literal, $doc:expr) => {
         [
             EndpointInfo { id: concat!($m, ".test-auth"), method: "GET", template: concat!($s, "/test-auth"), sources: &[S21, $doc] },
-            EndpointInfo { id: concat!($m, ".transport.create"), method: "POST", template: concat!($s, "/transport"), sources: &[S1, $doc] },
+            EndpointInfo { id: concat!($m, ".transport.create"), method: "POST", template: concat!($s, "/transport"), sources: &[$doc] },
             EndpointInfo { id: concat!($m, ".transport.update"), method: "PUT", template: concat!($s, "/transport/{mrn}"), sources: &[S4, $doc] },
             EndpointInfo { id: concat!($m, ".transport.delete"), method: "DELETE", template: concat!($s, "/transport/{mrn}"), sources: &[S4, $doc] },
-            EndpointInfo { id: concat!($m, ".master.create"), method: "POST", template: concat!($s, "/master-consignment"), sources: &[S1, $doc] },
+            EndpointInfo { id: concat!($m, ".master.create"), method: "POST", template: concat!($s, "/master-consignment"), sources: &[$doc] },
             EndpointInfo { id: concat!($m, ".master.update"), method: "PUT", template: concat!($s, "/master-consignment/{mrn}"), sources: &[S4, $doc] },
             EndpointInfo { id: concat!($m, ".master.delete"), method: "DELETE", template: concat!($s, "/master-consignment/{mrn}"), sources: &[S4, $doc] },
-            EndpointInfo { id: concat!($m, ".house.create"), method: "POST", template: concat!($s, "/house-consignment"), sources: &[S1, $doc] },
+            EndpointInfo { id: concat!($m, ".house.create"), method: "POST", template: concat!($s, "/house-consignment"), sources: &[$doc] },
             EndpointInfo { id: concat!($m, ".house.update"), method: "PUT", template: concat!($s, "/house-consignment/{mrn}"), sources: &[S4, $doc] },
             EndpointInfo { id: concat!($m, ".house.delete"), method: "DELETE", template: concat!($s, "/house-consignment/{mrn}"), sources: &[S4, $doc] },
             EndpointInfo { id: concat!($m, ".relation.create"), method: "POST", template: concat!($s, "/relation"), sources: &[RELATION_GUESS] },

@@ -22,8 +22,10 @@
 //!   tables: missing documentation is not a rejection, it must be completed
 //!   before the border crossing).
 //!
-//! Every rule carries its source tag from digitoll-api.md in a comment; see
-//! the crate README for the list.
+//! Every finding is recorded under a rule id of [`crate::rules`] (with its
+//! sources there and in `docs/contract-sources.md`) and goes through the
+//! rule's effective severity ([`ValidationContext::rules`]): errors as above,
+//! warnings into [`ValidationReport::warnings`], `off` dropped.
 
 mod entry;
 pub mod messages;

@@ -555,6 +555,16 @@ pub(super) fn routes(profile: &ContractProfile) -> Router<Arc<SimState>> {
         "presentation.validation-status",
         "presentation.validation-status.by-path",
     ] {
+        if id.ends_with(".by-path")
+            && super::paths::same_route(
+                profile,
+                "presentation.validation-status",
+                "presentation.validation-status.by-path",
+            )
+        {
+            // The profile moved the documented form onto the path form.
+            continue;
+        }
         router = mount(
             router,
             profile,

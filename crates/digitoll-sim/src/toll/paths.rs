@@ -107,8 +107,37 @@ fn router_path(route: &RouteTemplate) -> (String, Mounted) {
     (path, Mounted { path: names, query })
 }
 
-/// Checks that no two endpoints of `profile` land on the same method and
-/// router path (which the router could not tell apart).
+/// Endpoints served by one handler: a profile may put them on one path.
+const ALIASES: &[&[&str]] = &[&[
+    "presentation.validation-status",
+    "presentation.validation-status.by-path",
+]];
+
+fn aliases(a: &str, b: &str) -> bool {
+    ALIASES
+        .iter()
+        .any(|group| group.contains(&a) && group.contains(&b))
+}
+
+/// Whether endpoints `a` and `b` of `profile` land on the same router path.
+pub(crate) fn same_route(profile: &ContractProfile, a: &str, b: &str) -> bool {
+    match (profile.route(a), profile.route(b)) {
+        (Ok(ra), Ok(rb)) => shape(&router_path(&ra).0) == shape(&router_path(&rb).0),
+        _ => false,
+    }
+}
+
+/// A router path with every parameter written `{}`.
+fn shape(path: &str) -> String {
+    path.split('/')
+        .map(|s| if s.starts_with('{') { "{}" } else { s })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Checks that no two endpoints of `profile` (other than aliases, see
+/// [`ALIASES`]) land on the same method and router path, which the router
+/// could not tell apart.
 pub(crate) fn check(profile: &ContractProfile) -> Result<(), SimError> {
     let mut seen: HashMap<(String, &str), &str> = HashMap::new();
     for e in digitoll_model::profile::endpoints() {
@@ -116,12 +145,9 @@ pub(crate) fn check(profile: &ContractProfile) -> Result<(), SimError> {
             .route(e.id)
             .map_err(|err| SimError::InvalidInput(format!("endpoint {}: {err}", e.id)))?;
         let (path, _) = router_path(&route);
-        let shape = path
-            .split('/')
-            .map(|s| if s.starts_with('{') { "{}" } else { s })
-            .collect::<Vec<_>>()
-            .join("/");
-        if let Some(other) = seen.insert((shape, e.method), e.id) {
+        if let Some(other) = seen.insert((shape(&path), e.method), e.id)
+            && !aliases(other, e.id)
+        {
             return Err(SimError::InvalidInput(format!(
                 "endpoints `{other}` and `{}` are both {} {}: the simulator cannot tell them apart",
                 e.id, e.method, route.path

@@ -265,7 +265,12 @@ pub const ALL_REP: &str = "all-rep";
 
 /// [`start_toll`] plus the [`ALL_A`], [`ALL_B`] and [`ALL_REP`] clients.
 pub async fn start_all_apis() -> Sim {
-    let s = start_toll().await;
+    start_all_apis_with(Simulator::builder().processing_delay(Duration::ZERO)).await
+}
+
+/// [`start_all_apis`] from `builder` (e.g. with a contract profile).
+pub async fn start_all_apis_with(builder: digitoll_sim::SimulatorBuilder) -> Sim {
+    let s = start_toll_with(builder).await;
     let k = keys();
     for (client, org) in [(ALL_A, ORG), (ALL_B, OTHER_ORG), (ALL_REP, REP_ORG)] {
         s.ctl.register_client(ClientRegistration::with_keys(
