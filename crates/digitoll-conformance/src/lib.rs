@@ -137,9 +137,10 @@ pub struct Config {
     pub wait_timeout: Duration,
     /// Per-request timeout.
     pub request_timeout: Duration,
-    /// Run the simulator with this profile, e.g. a suggested one, to check
-    /// that it makes the simulator match (default: the built-in contract).
-    pub simulator_profile: Option<ContractProfile>,
+    /// The contract profile the clients and the simulator both follow
+    /// (default: the built-in contract). With a suggested profile, a run
+    /// checks that the profile matches Toll.
+    pub profile: Arc<ContractProfile>,
 }
 
 impl Config {
@@ -155,7 +156,7 @@ impl Config {
             run_tag: None,
             wait_timeout: Duration::from_secs(60),
             request_timeout: Duration::from_secs(30),
-            simulator_profile: None,
+            profile: Arc::new(ContractProfile::default()),
         }
     }
 }
@@ -320,6 +321,7 @@ pub async fn run(config: Config) -> Result<Report, Error> {
             deadline: config.wait_timeout,
         },
         timeout: config.request_timeout,
+        profile: config.profile.clone(),
     };
     let mut report = Report {
         toll_url: config.target.toll_url.to_string(),
@@ -408,7 +410,8 @@ pub async fn run(config: Config) -> Result<Report, Error> {
     report.rules = rule_verdicts(&report.steps, &target_exchanges, &docs, now);
     report.maskinporten = maskinporten_findings(&target_exchanges);
 
-    let mut profile = ContractProfile::default();
+    // The suggestion: the profile in use plus what Toll showed.
+    let mut profile = (*config.profile).clone();
     for (ours, theirs) in compare::renames(&report.differences) {
         profile.response_fields.insert(ours, theirs);
     }
@@ -457,6 +460,7 @@ pub async fn run(config: Config) -> Result<Report, Error> {
         TollEnvironment::custom(target.toll_proxy.as_str())
             .map_err(|e| Error::Setup(format!("Toll URL: {e}")))?,
     )
+    .profile(config.profile.clone())
     .retry(RetryConfig::none())
     .build();
     let moved = find_moved_endpoints(&report.differences, &pairs, &tokens, &target, &held).await;
@@ -476,7 +480,7 @@ pub async fn run(config: Config) -> Result<Report, Error> {
         }
     }
 
-    if profile != ContractProfile::default() {
+    if profile != *config.profile {
         profile.name = Some(format!(
             "suggested by digitoll conformance against {}",
             config.target.toll_url
@@ -526,20 +530,7 @@ async fn start_simulator(
     let mut builder = Simulator::builder()
         .demo(false)
         .processing_delay(Duration::ZERO);
-    if let Some(profile) = &config.simulator_profile {
-        let mut profile = profile.clone();
-        // The simulator's validation words its errors from the rule
-        // overrides' texts; a profile file's `[rule_text]` is carried over
-        // so that it takes effect.
-        let texts: Vec<(&'static str, String)> = profile
-            .rule_texts()
-            .map(|(id, text)| (id, text.to_owned()))
-            .collect();
-        for (id, text) in texts {
-            let _ = profile.rules.set_text(id, text);
-        }
-        builder = builder.profile(profile);
-    }
+    builder = builder.profile((*config.profile).clone());
     let sim = builder
         .start()
         .await
@@ -592,6 +583,7 @@ async fn start_simulator(
             deadline: Duration::from_secs(10),
         },
         timeout: target.timeout,
+        profile: config.profile.clone(),
     };
     Ok((sim, side, (mp_proxy, toll_proxy)))
 }
@@ -801,19 +793,25 @@ fn alternatives(id: &str) -> Vec<String> {
     out
 }
 
-/// The catalogue endpoint a request went to (method and path template).
-fn endpoint_of(method: &str, path: &str) -> Option<&'static digitoll_model::profile::EndpointInfo> {
-    endpoints().iter().find(|e| {
-        e.method.eq_ignore_ascii_case(method) && {
-            let t = e.template.split('?').next().unwrap_or("");
-            let ts: Vec<&str> = t.split('/').collect();
-            let ps: Vec<&str> = path.split('/').collect();
-            ts.len() == ps.len()
-                && ts
-                    .iter()
-                    .zip(&ps)
-                    .all(|(t, p)| (t.starts_with('{') && t.ends_with('}')) || t == p)
-        }
+/// The catalogue endpoint a request went to (method and the profile's
+/// path template), with that template.
+fn endpoint_of(
+    profile: &ContractProfile,
+    method: &str,
+    path: &str,
+) -> Option<(&'static digitoll_model::profile::EndpointInfo, String)> {
+    endpoints().iter().find_map(|e| {
+        let template = profile.template(e.id).unwrap_or(e.template);
+        let t = template.split('?').next().unwrap_or("");
+        let ts: Vec<&str> = t.split('/').collect();
+        let ps: Vec<&str> = path.split('/').collect();
+        let matches = e.method.eq_ignore_ascii_case(method)
+            && ts.len() == ps.len()
+            && ts
+                .iter()
+                .zip(&ps)
+                .all(|(t, p)| (t.starts_with('{') && t.ends_with('}')) || t == p);
+        matches.then(|| (e, template.to_owned()))
     })
 }
 
@@ -849,11 +847,11 @@ async fn find_moved_endpoints(
             continue;
         }
         let path = sent.path();
-        let Some(info) = endpoint_of(&sent.method, &path) else {
+        let Some((info, template)) = endpoint_of(&target.profile, &sent.method, &path) else {
             continue;
         };
         // The values of the placeholders, from the path that was sent.
-        let template_path = info.template.split('?').next().unwrap_or("");
+        let template_path = template.split('?').next().unwrap_or("");
         let values: Vec<(String, String)> = template_path
             .split('/')
             .zip(path.split('/'))
@@ -876,7 +874,7 @@ async fn find_moved_endpoints(
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
             // Render the alternative with the catalogue's renderer.
-            let mut probe = ContractProfile::default();
+            let mut probe = (*target.profile).clone();
             if probe.set_endpoint(info.id, &alt).is_err() {
                 continue;
             }
@@ -901,7 +899,7 @@ async fn find_moved_endpoints(
                     alt.clone(),
                     format!(
                         "step {} ({}): `{}` is not at {} at Toll; it answers {status} at {alt}",
-                        d.step, d.step_id, info.id, info.template
+                        d.step, d.step_id, info.id, template
                     ),
                 ));
                 break;

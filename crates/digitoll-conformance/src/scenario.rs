@@ -184,6 +184,8 @@ pub(crate) struct Side {
     pub(crate) signer: Arc<dyn Signer>,
     pub(crate) poll: PollConfig,
     pub(crate) timeout: Duration,
+    /// The contract profile the clients follow.
+    pub(crate) profile: Arc<digitoll_model::ContractProfile>,
 }
 
 struct Runner<'a> {
@@ -304,6 +306,7 @@ pub(crate) async fn run(
     let toll_env = TollEnvironment::custom(side.toll_proxy.as_str())
         .map_err(|e| crate::Error::Setup(format!("Toll URL: {e}")))?;
     let tokens = TollTokenProvider::builder(mp.clone(), toll_env)
+        .profile(side.profile.clone())
         .retry(RetryConfig::none())
         .timeout(side.timeout)
         .build();

@@ -95,12 +95,12 @@ async fn a_profiled_simulator_differs_in_path_field_and_text_and_the_suggestion_
     );
     assert_eq!(suggested.rule_text(RULE), Some(TEXT));
 
-    // The suggestion does make our simulator match.
+    // With the suggested profile, the client and our simulator match it.
     let rsa = RsaKey::from_pkcs8_der(key.pkcs8_der()).unwrap();
     let mut config = Config::new(DEMO_CLIENT_ID, Arc::new(RsaSigner::with_kid(rsa, DEMO_KID)));
     config.target = Target::from_parts(Environment::custom(sim.issuer()), sim.base_url());
     config.wait_timeout = Duration::from_secs(10);
-    config.simulator_profile = Some(suggested);
+    config.profile = Arc::new(suggested);
     let matched = run(config).await.unwrap();
     let lines: Vec<&str> = matched.differences.iter().map(|d| d.message.as_str()).collect();
     assert!(lines.is_empty(), "{lines:#?}");

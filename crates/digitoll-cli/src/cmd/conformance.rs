@@ -53,10 +53,6 @@ pub(crate) struct ConformanceArgs {
     /// Also write the suggested profile (TOML) here.
     #[arg(long, value_name = "FILE")]
     pub(crate) suggest_profile: Option<PathBuf>,
-    /// Run the simulator side with this profile (e.g. a suggested one) to
-    /// check that it makes the simulator match.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) simulator_profile: Option<PathBuf>,
     /// How long to wait for each validation result, in seconds.
     #[arg(long, default_value_t = 60)]
     pub(crate) wait_timeout: u64,
@@ -78,7 +74,11 @@ struct Extras {
     scopes: Vec<String>,
 }
 
-pub(crate) async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
+/// `profile` is the global `--profile`: the client and the simulator follow it.
+pub(crate) async fn run(
+    args: ConformanceArgs,
+    profile: std::sync::Arc<ContractProfile>,
+) -> anyhow::Result<ExitCode> {
     let identity = Identity::from_args(&args.identity)?;
     let toll_env = super::road::toll_environment(args.toll.as_deref(), &identity.env)?;
     let toll_url = match &args.toll_url {
@@ -126,14 +126,7 @@ pub(crate) async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
     config.allow_production = args.i_know_this_is_production;
     config.wait_timeout = Duration::from_secs(args.wait_timeout);
     config.run_tag = args.run_tag.clone();
-    if let Some(path) = &args.simulator_profile {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read profile {}", path.display()))?;
-        config.simulator_profile = Some(ContractProfile::from_toml(
-            &text,
-            &path.display().to_string(),
-        )?);
-    }
+    config.profile = profile;
 
     let now = time::OffsetDateTime::now_utc();
     let transcript = args.transcript.clone().unwrap_or_else(|| {

@@ -51,6 +51,6 @@ pub(crate) async fn run(command: Command, profile: Option<PathBuf>) -> anyhow::R
         Command::Onboard(args) => onboard::run(*args).await,
         Command::Clients(cmd) => clients::run(*cmd).await,
         Command::Bench(args) => bench::run(*args).await,
-        Command::Conformance(args) => conformance::run(*args).await,
+        Command::Conformance(args) => conformance::run(*args, load()?).await,
     }
 }
