@@ -102,7 +102,11 @@ async fn a_profiled_simulator_differs_in_path_field_and_text_and_the_suggestion_
     config.wait_timeout = Duration::from_secs(10);
     config.profile = Arc::new(suggested);
     let matched = run(config).await.unwrap();
-    let lines: Vec<&str> = matched.differences.iter().map(|d| d.message.as_str()).collect();
+    let lines: Vec<&str> = matched
+        .differences
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
     assert!(lines.is_empty(), "{lines:#?}");
     assert_eq!(matched.exit_code(), 0, "{:#?}", matched.rules);
     sim.shutdown().await;
