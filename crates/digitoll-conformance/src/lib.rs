@@ -407,7 +407,13 @@ pub async fn run(config: Config) -> Result<Report, Error> {
     let sim_exchanges = sim_log.exchanges();
     let pairs = compare::pair(&report.steps, &target_exchanges, &sim_exchanges, &tag);
     report.differences = compare::differences(&pairs);
-    report.rules = rule_verdicts(&report.steps, &target_exchanges, &docs, now);
+    report.rules = rule_verdicts(
+        &report.steps,
+        &target_exchanges,
+        &docs,
+        now,
+        &config.profile,
+    );
     report.maskinporten = maskinporten_findings(&target_exchanges);
 
     // The suggestion: the profile in use plus what Toll showed.
@@ -661,6 +667,7 @@ fn rule_verdicts(
     target: &[Exchange],
     docs: &Documents,
     now: time::OffsetDateTime,
+    profile: &ContractProfile,
 ) -> Vec<RuleVerdict> {
     let mut out = Vec::new();
     let messages = [
@@ -686,6 +693,7 @@ fn rule_verdicts(
         ),
     ];
     let ctx = ValidationContext::new(now)
+        .with_rule_overrides(profile.rules.clone())
         .with_first_submission(true)
         .with_playground(PlaygroundFixtures::default());
     for (step_id, kind, body) in messages {
