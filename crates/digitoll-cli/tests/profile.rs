@@ -131,3 +131,100 @@ fn demo_runs_with_a_profile_that_moves_paths_on_both_sides() {
     assert_eq!(v["entry"]["validEntry"], true);
     assert_eq!(v["routing"].as_array().map(Vec::len), Some(1), "{v}");
 }
+
+#[test]
+fn rules_shows_a_profiles_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.toml");
+    std::fs::write(
+        &file,
+        "[rules]\n\"codelist.cl141\" = \"warning\"\n\"codelist.country\" = \"warning\"\n[rule_text]\n\"codelist.cl141\" = \"Ugyldig tollsted\"\n",
+    )
+    .unwrap();
+    let file = file.display().to_string();
+    let out = digitoll(&["rules", "--json"], &[("DIGITOLL_PROFILE", file.as_str())]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "codelist.cl141")
+        .expect("codelist.cl141 listed");
+    assert_eq!(row["severity"], "warning");
+    assert_eq!(row["default"], "error");
+    assert_eq!(row["overridden"], true);
+    assert_eq!(row["text"], "Ugyldig tollsted");
+    assert!(!row["sources"].as_array().unwrap().is_empty());
+    // Text output names the default next to an override.
+    let out = digitoll(&["--profile", &file, "rules"], &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().any(|l| l.starts_with("codelist.cl141")
+            && l.contains("warning")
+            && l.contains("(default error)")),
+        "{text}"
+    );
+    // And validate follows it: the unknown office is a warning, not a rejection.
+    let office = example("invalid-transport-unknown-office-and-country.json");
+    let plain = digitoll(&["validate", &office], &[]);
+    assert_eq!(plain.status.code(), Some(1));
+    let relaxed = digitoll(&["--profile", &file, "validate", &office, "--json"], &[]);
+    assert_eq!(relaxed.status.code(), Some(0), "{}", stderr(&relaxed));
+    assert!(
+        String::from_utf8_lossy(&relaxed.stdout).contains("Ugyldig tollsted"),
+        "the warning carries the profile's wording: {}",
+        String::from_utf8_lossy(&relaxed.stdout)
+    );
+}
+
+#[test]
+fn sim_and_road_with_the_same_profile_agree_on_a_moved_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("moved.toml");
+    std::fs::write(
+        &profile,
+        "[endpoints]\n\"road.test-auth\" = \"/v9/road/test-auth\"\n",
+    )
+    .unwrap();
+    let profile = profile.display().to_string();
+    let demo = dir.path().join("demo");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_digitoll"))
+        .args(["sim", "--listen", "127.0.0.1:0", "--demo-dir"])
+        .arg(&demo)
+        .env("DIGITOLL_PROFILE", &profile)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut first).unwrap();
+    assert!(first.contains("http://127.0.0.1:"), "{first}");
+    let creds = demo.join("demo-client.json").display().to_string();
+    let with = digitoll(
+        &[
+            "--profile",
+            &profile,
+            "road",
+            "test-auth",
+            "--credentials",
+            &creds,
+            "--json",
+        ],
+        &[],
+    );
+    let without = digitoll(
+        &["road", "test-auth", "--credentials", &creds, "--json"],
+        &[],
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(with.status.success(), "{}", stderr(&with));
+    assert!(!without.status.success(), "the default path is not served");
+    assert!(
+        String::from_utf8_lossy(&without.stdout).contains("\"not_found\""),
+        "{} {}",
+        String::from_utf8_lossy(&without.stdout),
+        stderr(&without)
+    );
+}

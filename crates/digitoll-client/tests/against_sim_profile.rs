@@ -155,3 +155,40 @@ async fn a_client_whose_profile_moves_a_path_the_simulator_does_not_know_gets_40
     assert!(paths(&sim, "POST").contains(&"/v9/road/transports".to_owned()));
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn local_validation_follows_the_profiles_rule_overrides() {
+    let text =
+        include_str!("../../../examples/road/invalid-transport-unknown-office-and-country.json");
+    let t: Transport = json(text);
+    let sim = sim(None).await;
+    let strict = MovementClient::builder(
+        Mode::Road,
+        tokens(&sim, Arc::new(ContractProfile::default())),
+    )
+    .retry(fast_retry())
+    .playground_rules(true)
+    .build()
+    .unwrap();
+    // Refused locally: nothing reaches the simulator.
+    let err = strict.submit_transport(&t).await.unwrap_err();
+    assert!(
+        err.to_string().contains("Must be a valid customs office"),
+        "{err}"
+    );
+    assert!(!paths(&sim, "POST").contains(&"/api/movement/road/v2/transport".to_owned()));
+
+    let relaxed = ContractProfile::from_toml(
+        "[rules]\n\"codelist.cl141\" = \"warning\"\n\"codelist.country\" = \"warning\"\n",
+        "relaxed.toml",
+    )
+    .unwrap();
+    let client = MovementClient::builder(Mode::Road, tokens(&sim, Arc::new(relaxed)))
+        .retry(fast_retry())
+        .playground_rules(true)
+        .build()
+        .unwrap();
+    client.submit_transport(&t).await.unwrap();
+    assert!(paths(&sim, "POST").contains(&"/api/movement/road/v2/transport".to_owned()));
+    sim.shutdown().await;
+}

@@ -10,6 +10,10 @@
 //!
 //! # Routes
 //!
+//! The paths below are the defaults: every route is mounted at its endpoint's
+//! template in the contract profile (`digitoll_model::endpoints()`, the
+//! `paths` module), so a profile's `[endpoints]` moves them.
+//!
 //! | Method and path | What |
 //! |---|---|
 //! | `POST /api/access/external/oauth/token` | Token exchange: `grant_type=token-exchange&subject_token_type=access_token&subject_token=<Maskinporten token>` → `{"issued_token_type":"access_token","access_token","token_type":"Bearer","expires_in"}` (see the `exchange` module) |
@@ -18,7 +22,7 @@
 //! | `PUT /api/movement/road/v2/{kind}/{mrn}` | full replacement; 202/400, 404 for an unknown (or invisible) MRN |
 //! | `DELETE /api/movement/road/v2/{kind}/{mrn}` | body `{"documentIssueDate","representative"?}`; 202/400/404 |
 //! | `POST /api/movement/road/v2/relation`, `DELETE /api/movement/road/v2/relation/{mrn}` | link / unlink two messages by MRN \[I: path\] |
-//! | `GET /api/movement/road/status/v2/{kind}/validation-status/{requestId}` | 404 until processed, then 200 with the result |
+//! | `GET /api/movement/road/status/v2/{kind}/validation-status/{requestId}` | 404 until processed, then the result: 202 for FAILURE (as Toll documents in `asynkrone-valideringsfeil-EN.html`), 200 for SUCCESS (profile `[simulator]`) |
 //! | `GET …/status/v2/transport/{mrn}/status-with-descendants` | weights and the master/house tree |
 //! | `GET …/status/v2/transport/{mrn}/master-consignment/transport-document/status` | masters on the transport (`received` flag) |
 //! | `GET …/status/v2/transport/{mrn}/house-consignment/transport-document/status` | houses on the transport |
@@ -30,9 +34,10 @@
 //! | `GET …/status/v2/house-consignment/postal-receptacle/{id}/transport-document/status` | houses in the receptacle (an array \[I\]) |
 //! | `GET …/status/v2/entry/status/{mrn}` | `{"validEntry","customsOfficeOfEntry","timeOfEntry","mrn"}` |
 //! | the same set under `/api/movement/{air,rail,maritime}/v1` and `…/status/v1` | per-mode scope and rules (`digitoll_model::TransportMode::rules`) |
-//! | `POST /api/movement/presentation/v1/{kind}`, `GET …/validation-status/{requestId}` | presentation with a client-supplied requestId (the `entry` module) |
+//! | `POST /api/movement/presentation/v1/{kind}`, `GET …/validation-status?requestId=` and `GET …/validation-status/{requestId}` | presentation with a client-supplied requestId (the `entry` module); both status forms (Toll writes no `{requestId}` segment, S19) |
 //! | `GET /api/movement/routing/v1/{house-consignment,transport}?marker=` | routing feeds (the `routing` module) |
 //! | `POST /api/movement/arrival/v1/arrival`, `GET …/validation-status/{requestId}` | arrival → border crossing (the `entry` module) |
+//! | `GET /api/movement/arrival/v1/entry/status/{mrn}` | entry status of a transport of any mode, any movement scope (S7: the arrival API is "designed for all modes") |
 //! | `POST /api/goodsdeclaration/document/v2/declaration-id/{id}/document` | document upload (the `documents` module) |
 //!
 //! # Authentication and visibility
