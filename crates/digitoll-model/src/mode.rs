@@ -60,7 +60,9 @@ const NONE_TRA: &[Option<&str>] = &[None, Some("TRA")];
 const TRA: &[Option<&str>] = &[Some("TRA")];
 
 /// Road's procedure variants, from the tables of
-/// `api/mo/prosedyre-mo-vei-ferge-EN.html` \[D S1\] (e57bc09).
+/// `api/mo/prosedyre-mo-vei-ferge-EN.html` \[D S1\] (e57bc09), checked
+/// against the Norwegian page (the air, sea and rail pages agree in both
+/// languages).
 const ROAD_PROCEDURES: &[ProcedureVariants] = &[
     pv("IMMEDIATE_RELEASE_IMPORT", NONE_EXP_TRE_TRA),
     pv("TRANSIT_IMPORT", TRA),
@@ -68,10 +70,9 @@ const ROAD_PROCEDURES: &[ProcedureVariants] = &[
     pv("IMMEDIATE_RELEASE_VOEC", NONE_EXP_TRE_TRA),
     pv("WAREHOUSE_RELEASE", NONE_EXP_TRE_TRA),
     pv("COLLECTIVE_RELEASE", NONE_EXP_TRE_TRA),
-    pv(
-        "DOCUMENTS_NOT_OBLIGED_RELEASE",
-        &[None, Some("EXP"), Some("TRA")],
-    ),
+    // The English page lists none/EXP/TRA, the Norwegian
+    // `prosedyre-mo-vei-ferge.html` also TRE: both are accepted.
+    pv("DOCUMENTS_NOT_OBLIGED_RELEASE", NONE_EXP_TRE_TRA),
     pv("ATA_CARNET", NONE),
     pv("TIR_CARNET", NONE),
     pv("NATO_FORM_302", NONE),

@@ -446,3 +446,18 @@ fn the_air_eidr_example_fails_in_air_and_passes_on_road() {
         "{air}"
     );
 }
+
+#[test]
+fn unlocode_format_and_cl751_additions_apply_in_every_mode() {
+    for mode in TransportMode::ALL {
+        let r = house_in(mode, |c| {
+            c["placeOfDelivery"] = json!({"unloCode": "NO0SL"});
+            procedure(c, "CUSTOMS_DECLARATION", Some("EXP"));
+        });
+        assert_eq!(r.business_rules(), ["place.unlocode.format"], "{mode}: {r}");
+        let body = edit(&example(mode.path_segment(), "valid-transport"), |v| {
+            v["activeBorderTransportMeans"]["typeOfMeansOfTransport"] = json!("T");
+        });
+        assert!(check(mode, &body).is_valid(), "{mode}");
+    }
+}

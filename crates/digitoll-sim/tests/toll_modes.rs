@@ -265,3 +265,50 @@ async fn each_mode_needs_its_own_scope() {
     let (status, _) = air.get("api/movement/air/v1/test-auth").await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn rail_needs_an_operator_and_air_refuses_eidr_exports() {
+    let s = start_all_apis().await;
+    let api = api_all(&s, ALL_A).await;
+    let without_operator = |mode: TransportMode| {
+        edit(&example_in(mode.path_segment(), "valid-transport"), |v| {
+            v["activeBorderTransportMeans"]
+                .as_object_mut()
+                .unwrap()
+                .remove("operator");
+        })
+    };
+    // Rail: "identical to road and train" (mo-obligatorisk-2024-04): 400.
+    let (status, body) = api
+        .post_to(
+            &submit_path(TransportMode::Rail, "transport"),
+            &without_operator(TransportMode::Rail),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["validationErrors"],
+        json!([{"field": "activeBorderTransportMeans.operator", "error": "must not be null"}])
+    );
+    // Maritime: only a warning by default, so Toll-like processing goes on.
+    create(
+        &api,
+        TransportMode::Maritime,
+        "transport",
+        &without_operator(TransportMode::Maritime),
+    )
+    .await;
+    // Air: EIDR_EXPORT is only on road's procedure page: FAILURE.
+    let result = api
+        .submit_at(
+            &submit_path(TransportMode::Air, "house-consignment"),
+            &status_path(TransportMode::Air, "house-consignment"),
+            &example_in("air", "invalid-house-eidr-export"),
+        )
+        .await;
+    assert_eq!(result["status"], "FAILURE", "{result}");
+    assert_eq!(
+        result["validationErrorList"][0]["pointer"]["messageElementPath"],
+        "consignmentHouseLevel.exportFromEU[0].typeOfExport"
+    );
+}

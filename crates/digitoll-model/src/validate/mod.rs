@@ -401,7 +401,11 @@ impl ValidationReport {
 
 impl fmt::Display for ValidationReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.sync.is_empty() && self.business.is_empty() && self.incomplete.is_empty() {
+        if self.sync.is_empty()
+            && self.business.is_empty()
+            && self.incomplete.is_empty()
+            && self.warnings.is_empty()
+        {
             return f.write_str("valid");
         }
         for e in &self.sync {
@@ -416,6 +420,9 @@ impl fmt::Display for ValidationReport {
         }
         for r in &self.incomplete {
             writeln!(f, "INCOMPLETE {r}")?;
+        }
+        for w in &self.warnings {
+            writeln!(f, "WARNING [{}] {}: {}", w.rule, w.path, w.message)?;
         }
         Ok(())
     }
