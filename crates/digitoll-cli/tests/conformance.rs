@@ -200,3 +200,39 @@ fn production_needs_the_explicit_flag() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--i-know-this-is-production"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_without_any_scope_cannot_run_and_exits_2_with_its_transcript() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Simulator::builder()
+        .write_demo_credentials(dir.path())
+        .start()
+        .await
+        .unwrap();
+    let creds = dir.path().join("demo-client.json");
+    let transcript = dir.path().join("none.jsonl");
+    let out = digitoll(&[
+        "conformance",
+        "--credentials",
+        creds.to_str().unwrap(),
+        "--client-id",
+        "not-registered",
+        "--transcript",
+        transcript.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("Could not complete: Maskinporten gave no token"),
+        "{stdout}"
+    );
+    // Every refused token request is in the transcript.
+    let text = std::fs::read_to_string(&transcript).unwrap();
+    assert_eq!(
+        text.lines().count(),
+        digitoll_sim::TOLL_SCOPES.len(),
+        "{text}"
+    );
+    assert!(text.contains("scopes.discover"));
+    sim.shutdown().await;
+}
