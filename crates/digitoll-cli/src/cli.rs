@@ -101,6 +101,13 @@ pub(crate) enum Command {
     /// (`spec diff --url|--file --api road`).
     #[command(subcommand)]
     Spec(Box<crate::cmd::spec::SpecCommand>),
+    /// Where do Toll and our simulator differ? Runs a safe scripted scenario
+    /// with your TEST credentials (tokens, probes, test-auth, transport,
+    /// master and house to MRN, update, entry, routing, presentation, upload,
+    /// deletes), runs it again on the built-in simulator, and compares every
+    /// answer. Writes a transcript (secrets redacted) and suggests a profile.
+    /// Exit 0 all matched, 1 differences, 2 could not run.
+    Conformance(Box<crate::cmd::conformance::ConformanceArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -202,6 +209,11 @@ pub(crate) struct SimArgs {
     /// Behave as Maskinporten PROD instead of TEST (trust the production CA).
     #[arg(long)]
     pub(crate) prod: bool,
+    /// Answer from a transcript written by `digitoll conformance`: recorded
+    /// requests get the recorded answers (MRNs and requestIds as recorded),
+    /// anything else 599 naming the closest recorded request.
+    #[arg(long, value_name = "TRANSCRIPT")]
+    pub(crate) replay: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -17,6 +17,8 @@
 //!   linking, auto-cancellation and per-organisation visibility; the same for air,
 //!   rail and maritime (`/api/movement/{mode}/v1`); presentation, routing feeds,
 //!   arrival (with a simulated border crossing) and document upload;
+//! - with [`SimulatorBuilder::replay`], instead of all the above: the answers
+//!   recorded in a `digitoll conformance` transcript (see [`replay`]);
 //! - `/sim/…`: the admin API (see [`admin`]) for registering organisations,
 //!   clients, scope grants and delegations, moving the clock, injecting faults and
 //!   reading recorded requests. [`SimControl`] offers the same operations in Rust.
@@ -95,6 +97,7 @@ mod keys;
 mod maskinporten;
 mod record;
 mod registry;
+pub mod replay;
 pub mod selfservice;
 mod server;
 mod state;
@@ -114,6 +117,7 @@ pub use faults::{ActiveFault, Fault, FaultKind, FaultUntil};
 pub use keys::RsaPrivateKey;
 pub use record::{RecordedBody, RecordedRequest};
 pub use registry::{ClientRegistration, Delegation, Organisation, ScopeGrant, is_valid_org_no};
+pub use replay::{Exchange, Remote, TranscriptError, parse_transcript};
 pub use server::{RunningSimulator, Simulator, SimulatorBuilder};
 pub use toll::{
     BorderCrossing, EntryApi, MessageState, PresentationInfo, PresentationSource, ROAD_SCOPE,

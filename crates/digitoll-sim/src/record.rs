@@ -96,7 +96,7 @@ impl RecordedBody {
     }
 
     /// Decodes `bytes` according to `content_type`.
-    pub(crate) fn decode(content_type: Option<&str>, bytes: &[u8]) -> Self {
+    pub fn decode(content_type: Option<&str>, bytes: &[u8]) -> Self {
         if bytes.is_empty() {
             return Self::Empty;
         }

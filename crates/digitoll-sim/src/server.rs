@@ -66,6 +66,7 @@ impl Simulator {
             signing_key: None,
             demo_key: None,
             toll: TollConfig::default(),
+            replay: None,
             profile: ContractProfile::default(),
         }
     }
@@ -84,6 +85,7 @@ pub struct SimulatorBuilder {
     signing_key: Option<RsaPrivateKey>,
     demo_key: Option<RsaPrivateKey>,
     toll: TollConfig,
+    replay: Option<Vec<crate::replay::Exchange>>,
     profile: ContractProfile,
 }
 
@@ -177,6 +179,15 @@ impl SimulatorBuilder {
         self
     }
 
+    /// Answer from a recorded transcript instead of simulating (see
+    /// [`crate::replay`]): recorded requests get the recorded answers,
+    /// anything else a 599 naming the closest recorded request. The admin
+    /// API under `/sim/` stays.
+    pub fn replay(mut self, transcript: Vec<crate::replay::Exchange>) -> Self {
+        self.replay = Some(transcript);
+        self
+    }
+
     /// Binds, generates keys and CAs, installs demo data, writes demo credentials
     /// if asked, and serves in a background task. The server stops when the
     /// returned [`RunningSimulator`] is shut down or dropped.
@@ -243,7 +254,11 @@ impl SimulatorBuilder {
         }
 
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let task = tokio::spawn(serve(listener, router(state), shutdown_rx));
+        let app = match self.replay {
+            Some(transcript) => replay_router(state, transcript),
+            None => router(state),
+        };
+        let task = tokio::spawn(serve(listener, app, shutdown_rx));
         Ok(RunningSimulator {
             base_url,
             local_addr,
@@ -337,6 +352,17 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(middleware::from_fn_with_state(state.clone(), date_header))
         .with_state(state)
+}
+
+/// The admin API plus the transcript's answers (see [`crate::replay`]).
+fn replay_router(state: Arc<SimState>, transcript: Vec<crate::replay::Exchange>) -> Router {
+    Router::new()
+        .merge(admin::routes())
+        .with_state(state.clone())
+        .merge(crate::replay::routes(Arc::new(crate::replay::Replay::new(
+            transcript,
+        ))))
+        .layer(middleware::from_fn_with_state(state, date_header))
 }
 
 async fn not_found(request: Request) -> Response {

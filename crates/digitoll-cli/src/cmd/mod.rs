@@ -3,6 +3,7 @@
 pub(crate) mod bench;
 mod cert;
 pub(crate) mod clients;
+pub(crate) mod conformance;
 mod demo;
 pub(crate) mod doctor;
 mod entry;
@@ -52,5 +53,6 @@ pub(crate) async fn run(command: Command, profile: Option<PathBuf>) -> anyhow::R
         Command::Clients(cmd) => clients::run(*cmd).await,
         Command::Bench(args) => bench::run(*args).await,
         Command::Spec(cmd) => spec::run(*cmd, &*load()?).await,
+        Command::Conformance(args) => conformance::run(*args, load()?).await,
     }
 }

@@ -18,7 +18,20 @@ pub(crate) async fn run(
     } else {
         CertEnvironment::Test
     };
-    let sim = Simulator::builder()
+    let mut builder = Simulator::builder();
+    let mut replaying = String::new();
+    if let Some(path) = &args.replay {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read transcript {}", path.display()))?;
+        let transcript = digitoll_sim::parse_transcript(&text, &path.display().to_string())?;
+        replaying = format!(
+            "\x20 replaying:            {} exchanges from {} (unrecorded requests answer 599)\n",
+            transcript.len(),
+            path.display()
+        );
+        builder = builder.replay(transcript);
+    }
+    let sim = builder
         .bind(args.listen)
         .token_lifetime(Duration::from_secs(args.token_lifetime))
         .environment(env)
@@ -34,7 +47,7 @@ pub(crate) async fn run(
          \x20 Maskinporten issuer:  {issuer}\n\
          \x20 token endpoint:       {token}\n\
          \x20 admin API:            {base}sim/\n\
-         \x20 demo credentials:     {creds}\n\n\
+         \x20 demo credentials:     {creds}\n{replaying}\n\
          Try:  digitoll token --credentials {creds} --scope toll:movement/road/v2\n\
          Stop with Ctrl-C.\n",
         issuer = sim.issuer(),
