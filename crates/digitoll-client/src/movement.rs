@@ -15,8 +15,7 @@ use digitoll_model::road::{DeleteBody, HouseConsignment, MasterConsignment, Rela
 use digitoll_model::{
     ContractProfile, MessageKind, Mrn, Outcome, PlaygroundFixtures, RequestId, RuleOverrides,
     ValidationContext, ValidationReport, validate_delete, validate_house_for, validate_json_for,
-    validate_master,
-    validate_relation, validate_transport_for,
+    validate_master, validate_relation, validate_transport_for,
 };
 use maskinporten::{Clock, OrgNumber, SystemUser, TokenRequest};
 use reqwest::Method;
