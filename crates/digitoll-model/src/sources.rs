@@ -1,7 +1,8 @@
 //! The contract source table: every rule, code list and field shape local
-//! validation enforces, with where it comes from, rendered as Markdown from
-//! the same data the validator reads ([`crate::rules::all`],
-//! [`crate::CodeList`], [`crate::validate::shapes`]).
+//! validation enforces, and every endpoint path, with where it comes from,
+//! rendered as Markdown from the same data the validator and the clients read
+//! ([`crate::rules::all`], [`crate::CodeList`], [`crate::validate::shapes`],
+//! [`crate::profile::endpoints`]).
 //!
 //! The rendered text is committed as `docs/contract-sources.md`; a test in
 //! `tests/sources.rs` fails when it is out of date (rerun it with
@@ -149,6 +150,22 @@ pub fn render_markdown() -> String {
         );
     }
 
-    // endpoints section: added when profile::endpoints lands
+    out.push_str("\n## Endpoints\n\n");
+    out.push_str(
+        "Every endpoint the client calls and the simulator serves, with its default path \
+         template. A contract profile's `[endpoints]` table replaces a template by its id \
+         (`digitoll profile default` prints them all).\n\n",
+    );
+    out.push_str("| Id | Method | Default path | Sources |\n|---|---|---|---|\n");
+    for e in crate::profile::endpoints() {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | `{}` | {} |",
+            e.id,
+            e.method,
+            e.template,
+            cell(&sources(e.sources)),
+        );
+    }
     out
 }
