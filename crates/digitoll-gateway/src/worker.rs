@@ -889,9 +889,46 @@ async fn poll(state: &GatewayState, job: &Job) -> Outcome {
                 .await;
                 Outcome::Done
             }
-            ProcessingStatus::Other(other) => Outcome::Fatal {
-                error: format!("unknown validation status {other:?}"),
-            },
+            // Toll answered, but its status could not be read (an unknown
+            // status word, or a body that did not parse: `status.unparsed`
+            // keeps it raw). The outcome at Toll is unknown, so this is
+            // neither a rejection nor a reason to stop: poll again within
+            // the poll budget, then fail the message with Toll's body kept
+            // for the operator.
+            ProcessingStatus::Other(other) => {
+                let why = match &status.unparsed {
+                    Some(u) => format!("Toll's validation status could not be read: {}", u.error),
+                    None => format!("Toll answered an unknown validation status {other:?}"),
+                };
+                tracing::warn!(message = %mid, request_id = %rid, "{why}");
+                if polls + 1 >= state.config().workers.max_polls {
+                    let raw = status.unparsed.as_ref().map(|u| {
+                        json!({ "httpStatus": u.http_status, "body": u.body, "error": u.error })
+                    });
+                    settle(
+                        state,
+                        job,
+                        mid,
+                        Transition::to(MessageState::Failed)
+                            .expect_from(MessageState::Submitted)
+                            .validation_errors(json!({
+                                "status": other,
+                                "unparsedTollResponse": raw,
+                            }))
+                            .detail(format!("{why} (after {} polls)", polls + 1)),
+                        "message.failed",
+                    )
+                    .await;
+                    return Outcome::Done;
+                }
+                match enqueue_poll(state, job, &rid, doc, polls + 1).await {
+                    Ok(()) => Outcome::Done,
+                    Err(e) => Outcome::Retry {
+                        error: format!("enqueue poll: {e}"),
+                        retry_after: None,
+                    },
+                }
+            }
         },
         Err(e) => match classify(&e) {
             Class::Retryable { retry_after, .. } => Outcome::Retry {

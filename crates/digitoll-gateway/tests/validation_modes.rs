@@ -147,9 +147,16 @@ impl Env {
         sim_playground: bool,
         tweak: impl FnOnce(GatewayConfig) -> GatewayConfig,
     ) -> Self {
-        let sim = Simulator::builder()
-            .processing_delay(Duration::ZERO)
-            .playground(sim_playground)
+        Self::start_custom(backend, |b| b.playground(sim_playground), tweak).await
+    }
+
+    /// As [`Env::start_with`], with the simulator's builder in the caller's hands.
+    async fn start_custom(
+        backend: Backend,
+        sim: impl FnOnce(digitoll_sim::SimulatorBuilder) -> digitoll_sim::SimulatorBuilder,
+        tweak: impl FnOnce(GatewayConfig) -> GatewayConfig,
+    ) -> Self {
+        let sim = sim(Simulator::builder().processing_delay(Duration::ZERO))
             .start()
             .await
             .expect("start simulator");
@@ -818,6 +825,42 @@ async fn a_profile_changed_elsewhere_reaches_the_workers_client(b: Backend) {
     env.shutdown().await;
 }
 
+/// Toll answers a validation status whose `status` cannot be read (the
+/// simulator plays a Toll that names the field `processingStatus`): the poll
+/// loop neither stops at once nor polls forever; after the poll budget the
+/// message fails, with Toll's raw answer and the parse error kept for the
+/// operator.
+async fn an_unreadable_validation_status_keeps_tolls_answer(b: Backend) {
+    let mut profile = ContractProfile::default();
+    profile
+        .response_fields
+        .insert("status".into(), "processingStatus".into());
+    let env = Env::start_custom(
+        b,
+        |s| s.profile(profile),
+        |mut c| {
+            c.workers.max_polls = 3;
+            c
+        },
+    )
+    .await;
+    let t = env.tenant("310000000", "client-unparsed").await;
+    let m = env.submit(&t, "master", &dated(MASTER, "-UNPARSED")).await;
+    let m = env
+        .settled(&t, m["id"].as_str().unwrap(), Duration::from_secs(30))
+        .await;
+    assert_eq!(m["state"], "failed", "{m}");
+    let text = m.to_string();
+    assert!(text.contains("could not be read"), "{m}");
+    assert!(text.contains("unparsedTollResponse"), "{m}");
+    assert!(
+        text.contains("processingStatus"),
+        "Toll's raw body is kept: {m}"
+    );
+    assert_eq!(env.posts_at_sim("master-consignment"), 1, "sent once");
+    env.shutdown().await;
+}
+
 macro_rules! on_both_backends {
     ($($case:ident),+ $(,)?) => {
         mod sqlite {
@@ -847,4 +890,5 @@ on_both_backends!(
     tenant_profiles_are_checked_when_set,
     a_rule_at_warning_passes_in_strict_mode,
     a_profile_changed_elsewhere_reaches_the_workers_client,
+    an_unreadable_validation_status_keeps_tolls_answer,
 );
