@@ -243,15 +243,17 @@ impl Runtimes {
         let mp = builder.build().map_err(|e| cfg(e.to_string()))?;
         let namespace = mp.cache_namespace();
         let provider: Arc<dyn TokenProvider> = Arc::new(mp.clone());
-        let toll = TollTokenProvider::builder(provider, toll_env)
-            .http_client(self.http.clone())
-            .namespace(namespace)
-            .build();
-        let rules = crate::validation::effective_rules_for(
+        let profile = crate::validation::effective_profile_for(
             &self.profile,
             tenant.contract_profile.as_deref(),
         )
         .map_err(|e| cfg(format!("stored contract profile: {e}")))?;
+        let rules = profile.rules.clone();
+        let toll = TollTokenProvider::builder(provider, toll_env)
+            .http_client(self.http.clone())
+            .namespace(namespace)
+            .profile(Arc::new(profile))
+            .build();
         let mut clients = HashMap::new();
         let mut unchecked = HashMap::new();
         for mode in Mode::ALL {

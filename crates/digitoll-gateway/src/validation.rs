@@ -8,7 +8,10 @@
 //! set) is laid over it rule by rule: each rule id in the tenant's `[rules]`
 //! overrides the instance's entry for that id; rules the tenant does not name
 //! keep the instance's severity, and rules neither names keep the catalogue
-//! default. The tenant's `name` is only a label.
+//! default. Endpoint paths combine the same way: each id in the tenant's
+//! `[endpoints]` overrides the instance's template, so the tenant's clients
+//! call Toll where the combined profile says ([`effective_profile_for`]).
+//! The tenant's `name` is only a label.
 //!
 //! **What each mode does** (`POST /v1/messages`, PUT, DELETE, the dashboard):
 //!
@@ -73,6 +76,32 @@ pub fn effective_rules_for(
 ) -> Result<RuleOverrides, ProfileError> {
     let tenant = tenant_profile.map(parse_tenant_profile).transpose()?;
     Ok(effective_rules(instance, tenant.as_ref()))
+}
+
+/// The effective contract profile of a tenant's Toll clients: the
+/// instance's, with the tenant's `[endpoints]` laid over it path by path and
+/// its `[rules]` rule by rule ([`effective_rules`]).
+///
+/// # Errors
+/// [`ProfileError`] when the stored tenant text no longer parses.
+pub fn effective_profile_for(
+    instance: &ContractProfile,
+    tenant_profile: Option<&str>,
+) -> Result<ContractProfile, ProfileError> {
+    let tenant = tenant_profile.map(parse_tenant_profile).transpose()?;
+    let mut out = instance.clone();
+    if let Some(t) = &tenant {
+        for (id, template) in t.endpoint_overrides() {
+            out.set_endpoint(id, template).map_err(|e| ProfileError {
+                origin: TENANT_PROFILE_ORIGIN.to_owned(),
+                line: 0,
+                column: 0,
+                message: e.to_string(),
+            })?;
+        }
+    }
+    out.rules = effective_rules(instance, tenant.as_ref());
+    Ok(out)
 }
 
 /// How one tenant's messages are checked.

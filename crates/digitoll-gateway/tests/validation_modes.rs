@@ -861,6 +861,53 @@ async fn an_unreadable_validation_status_keeps_tolls_answer(b: Backend) {
     env.shutdown().await;
 }
 
+/// The instance's and a tenant's `[endpoints]` reach the tenant's Toll
+/// clients: Toll (the simulator) takes masters at another path; a gateway
+/// whose instance profile says so, and one whose tenant profile says so,
+/// both send there and get the MRN.
+async fn profile_endpoints_reach_the_tenants_clients(b: Backend) {
+    const MOVED: &str = "/api/movement/road/v2/masters";
+    let mut moved = ContractProfile::default();
+    moved
+        .set_endpoint("road.master.create", MOVED)
+        .expect("a valid override");
+    // The instance's profile.
+    let sim_profile = moved.clone();
+    let instance = moved.clone();
+    let env = Env::start_custom(
+        b,
+        |s| s.profile(sim_profile),
+        |mut c| {
+            c.profile = instance;
+            c
+        },
+    )
+    .await;
+    let t = env.tenant("310000000", "client-moved-instance").await;
+    let m = env.submit(&t, "master", &dated(MASTER, "-MOVED1")).await;
+    let m = env
+        .settled(&t, m["id"].as_str().unwrap(), Duration::from_secs(30))
+        .await;
+    assert_eq!(m["state"], "accepted", "{m}");
+    assert!(m["mrn"].is_string(), "{m}");
+    assert_eq!(env.posts_at_sim("masters"), 1);
+    env.shutdown().await;
+    // The tenant's profile, over a default instance profile.
+    let sim_profile = moved.clone();
+    let env = Env::start_custom(b, |s| s.profile(sim_profile), |c| c).await;
+    let t = env.tenant("310000000", "client-moved-tenant").await;
+    let text = format!("[endpoints]\n\"road.master.create\" = \"{MOVED}\"\n");
+    env.set_validation(&t, json!({"contract_profile": text}))
+        .await;
+    let m = env.submit(&t, "master", &dated(MASTER, "-MOVED2")).await;
+    let m = env
+        .settled(&t, m["id"].as_str().unwrap(), Duration::from_secs(30))
+        .await;
+    assert_eq!(m["state"], "accepted", "{m}");
+    assert_eq!(env.posts_at_sim("masters"), 1);
+    env.shutdown().await;
+}
+
 macro_rules! on_both_backends {
     ($($case:ident),+ $(,)?) => {
         mod sqlite {
@@ -891,4 +938,5 @@ on_both_backends!(
     a_rule_at_warning_passes_in_strict_mode,
     a_profile_changed_elsewhere_reaches_the_workers_client,
     an_unreadable_validation_status_keeps_tolls_answer,
+    profile_endpoints_reach_the_tenants_clients,
 );
