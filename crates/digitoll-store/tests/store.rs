@@ -444,6 +444,14 @@ async fn tenant_crud_and_sealed_secrets(h: Harness) {
             ..
         })
     ));
+    // Nine digits, but the mod-11 check digit is wrong (310000000 is valid).
+    match s.create_tenant(kid_tenant("310000001")).await {
+        Err(Error::Invalid {
+            field: "org_number",
+            reason,
+        }) => assert!(reason.contains("mod-11"), "{reason}"),
+        other => panic!("expected an org_number error, got {other:?}"),
+    }
     let mut sim = kid_tenant("444444444");
     sim.environment = Environment::Sim;
     assert!(matches!(
