@@ -483,13 +483,7 @@ impl PgBackend {
         .await
         .map_err(db)?
         .ok_or_else(|| Error::not_found(format!("tenant {id}")))?;
-        Ok(SealedKeyRow {
-            key_kind: parse(&row, "key_kind")?,
-            kid: get(&row, "kid")?,
-            sealed_private_key: get(&row, "sealed_private_key")?,
-            sealed_p12: get(&row, "sealed_p12")?,
-            sealed_p12_password: get(&row, "sealed_p12_password")?,
-        })
+        crate::row::sealed_key(&row)
     }
 
     // --------------------------------------------------------------- api keys
@@ -710,18 +704,7 @@ impl PgBackend {
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(StateChange {
-                    from: get::<Option<String>>(r, "from_state")?
-                        .map(|s| s.parse())
-                        .transpose()?,
-                    to: parse(r, "to_state")?,
-                    detail: get(r, "detail")?,
-                    at: get(r, "at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(crate::row::state_change).collect()
     }
 
     pub(crate) async fn begin_attempt(
@@ -801,20 +784,7 @@ impl PgBackend {
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(Attempt {
-                    attempt_no: get::<i32>(r, "attempt_no")? as u32,
-                    job_id: get::<Option<i64>>(r, "job_id")?.map(JobId),
-                    started_at: get(r, "started_at")?,
-                    finished_at: get(r, "finished_at")?,
-                    outcome: get(r, "outcome")?,
-                    http_status: get::<Option<i32>>(r, "http_status")?.map(|s| s as u16),
-                    error_class: get(r, "error_class")?,
-                    error_text: get(r, "error_text")?,
-                })
-            })
-            .collect()
+        rows.iter().map(crate::row::attempt).collect()
     }
 
     // ------------------------------------------------------------------- jobs
@@ -1165,19 +1135,7 @@ impl PgBackend {
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(RoutingSignal {
-                    id: get(r, "id")?,
-                    feed: get(r, "feed")?,
-                    reference: get(r, "reference")?,
-                    signal: get(r, "signal")?,
-                    control_location: get(r, "control_location")?,
-                    received_at: get(r, "received_at")?,
-                    raw: get::<Json<serde_json::Value>>(r, "raw")?.0,
-                })
-            })
-            .collect()
+        rows.iter().map(crate::row::routing_signal).collect()
     }
 
     // --------------------------------------------------------------- webhooks
@@ -1387,17 +1345,6 @@ impl PgBackend {
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    id: get(r, "id")?,
-                    tenant_id: get::<Option<Uuid>>(r, "tenant_id")?.map(TenantId),
-                    actor: get(r, "actor")?,
-                    action: get(r, "action")?,
-                    detail: get::<Json<serde_json::Value>>(r, "detail")?.0,
-                    at: get(r, "at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(crate::row::audit_entry).collect()
     }
 }

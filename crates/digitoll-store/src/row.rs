@@ -255,7 +255,7 @@ pub(crate) fn webhook(row: &impl DecodeRow) -> Result<Webhook> {
 
 pub(crate) const DELIVERY_COLS: &str = "id, subscription_id, message_id, event, payload, status, attempts, last_status_code, last_response, created_at";
 
-pub(crate) fn delivery<R: DecodeRow>(row: &R) -> Result<WebhookDelivery> {
+pub(crate) fn delivery(row: &impl DecodeRow) -> Result<WebhookDelivery> {
     Ok(WebhookDelivery {
         id: DeliveryId(row.col("id")?),
         subscription_id: WebhookId(row.col("subscription_id")?),
@@ -264,15 +264,75 @@ pub(crate) fn delivery<R: DecodeRow>(row: &R) -> Result<WebhookDelivery> {
         payload: row.json("payload")?,
         status: row.parse("status")?,
         attempts: row.count("attempts")?,
-        last_status_code: row
-            .int_opt("last_status_code")?
-            .map(|c| {
-                u16::try_from(c).map_err(|_| {
-                    Error::corrupt(R::BACKEND, format!("column last_status_code: {c}"))
-                })
-            })
-            .transpose()?,
+        last_status_code: status_code(row, "last_status_code")?,
         last_response: row.col("last_response")?,
         created_at: row.ts("created_at")?,
     })
+}
+
+pub(crate) fn sealed_key(row: &impl DecodeRow) -> Result<crate::SealedKeyRow> {
+    Ok(crate::SealedKeyRow {
+        key_kind: row.parse("key_kind")?,
+        kid: row.col("kid")?,
+        sealed_private_key: row.col("sealed_private_key")?,
+        sealed_p12: row.col("sealed_p12")?,
+        sealed_p12_password: row.col("sealed_p12_password")?,
+    })
+}
+
+pub(crate) fn state_change(row: &impl DecodeRow) -> Result<StateChange> {
+    Ok(StateChange {
+        from: row
+            .col::<Option<String>>("from_state")?
+            .map(|s| s.parse())
+            .transpose()?,
+        to: row.parse("to_state")?,
+        detail: row.col("detail")?,
+        at: row.ts("at")?,
+    })
+}
+
+pub(crate) fn attempt<R: DecodeRow>(row: &R) -> Result<Attempt> {
+    Ok(Attempt {
+        attempt_no: row.count("attempt_no")?,
+        job_id: row.col::<Option<i64>>("job_id")?.map(JobId),
+        started_at: row.ts("started_at")?,
+        finished_at: row.ts_opt("finished_at")?,
+        outcome: row.col("outcome")?,
+        http_status: status_code(row, "http_status")?,
+        error_class: row.col("error_class")?,
+        error_text: row.col("error_text")?,
+    })
+}
+
+pub(crate) fn routing_signal(row: &impl DecodeRow) -> Result<RoutingSignal> {
+    Ok(RoutingSignal {
+        id: row.col("id")?,
+        feed: row.col("feed")?,
+        reference: row.col("reference")?,
+        signal: row.col("signal")?,
+        control_location: row.col("control_location")?,
+        received_at: row.ts("received_at")?,
+        raw: row.json("raw")?,
+    })
+}
+
+pub(crate) fn audit_entry(row: &impl DecodeRow) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        id: row.col("id")?,
+        tenant_id: row.col::<Option<Uuid>>("tenant_id")?.map(TenantId),
+        actor: row.col("actor")?,
+        action: row.col("action")?,
+        detail: row.json("detail")?,
+        at: row.ts("at")?,
+    })
+}
+
+/// A nullable HTTP status column.
+fn status_code<R: DecodeRow>(row: &R, col: &str) -> Result<Option<u16>> {
+    row.int_opt(col)?
+        .map(|c| {
+            u16::try_from(c).map_err(|_| Error::corrupt(R::BACKEND, format!("column {col}: {c}")))
+        })
+        .transpose()
 }

@@ -27,7 +27,6 @@ use sqlx::{ConnectOptions as _, Row, Sqlite};
 use time::OffsetDateTime;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
-use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::row::{
@@ -81,14 +80,6 @@ where
     T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
 {
     row.try_get(col).map_err(db)
-}
-
-fn get_ts(row: &SqliteRow, col: &str) -> Result<OffsetDateTime> {
-    ts(get::<i64>(row, col)?)
-}
-
-fn get_ts_opt(row: &SqliteRow, col: &str) -> Result<Option<OffsetDateTime>> {
-    get::<Option<i64>>(row, col)?.map(ts).transpose()
 }
 
 fn parse<T: FromStr<Err = Error>>(row: &SqliteRow, col: &str) -> Result<T> {
@@ -562,13 +553,7 @@ impl SqliteBackend {
         .await
         .map_err(db)?
         .ok_or_else(|| Error::not_found(format!("tenant {id}")))?;
-        Ok(SealedKeyRow {
-            key_kind: parse(&row, "key_kind")?,
-            kid: get(&row, "kid")?,
-            sealed_private_key: get(&row, "sealed_private_key")?,
-            sealed_p12: get(&row, "sealed_p12")?,
-            sealed_p12_password: get(&row, "sealed_p12_password")?,
-        })
+        crate::row::sealed_key(&row)
     }
 
     // --------------------------------------------------------------- api keys
@@ -802,18 +787,7 @@ impl SqliteBackend {
         .fetch_all(&self.reader)
         .await
         .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(StateChange {
-                    from: get::<Option<String>>(r, "from_state")?
-                        .map(|s| s.parse())
-                        .transpose()?,
-                    to: parse(r, "to_state")?,
-                    detail: get(r, "detail")?,
-                    at: get_ts(r, "at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(crate::row::state_change).collect()
     }
 
     pub(crate) async fn begin_attempt(
@@ -898,20 +872,7 @@ impl SqliteBackend {
         .fetch_all(&self.reader)
         .await
         .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(Attempt {
-                    attempt_no: get::<i64>(r, "attempt_no")? as u32,
-                    job_id: get::<Option<i64>>(r, "job_id")?.map(JobId),
-                    started_at: get_ts(r, "started_at")?,
-                    finished_at: get_ts_opt(r, "finished_at")?,
-                    outcome: get(r, "outcome")?,
-                    http_status: get::<Option<i64>>(r, "http_status")?.map(|s| s as u16),
-                    error_class: get(r, "error_class")?,
-                    error_text: get(r, "error_text")?,
-                })
-            })
-            .collect()
+        rows.iter().map(crate::row::attempt).collect()
     }
 
     // ------------------------------------------------------------------- jobs
@@ -1336,19 +1297,7 @@ impl SqliteBackend {
         .fetch_all(&self.reader)
         .await
         .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(RoutingSignal {
-                    id: get(r, "id")?,
-                    feed: get(r, "feed")?,
-                    reference: get(r, "reference")?,
-                    signal: get(r, "signal")?,
-                    control_location: get(r, "control_location")?,
-                    received_at: get_ts(r, "received_at")?,
-                    raw: get::<Json<serde_json::Value>>(r, "raw")?.0,
-                })
-            })
-            .collect()
+        rows.iter().map(crate::row::routing_signal).collect()
     }
 
     // --------------------------------------------------------------- webhooks
@@ -1591,17 +1540,6 @@ impl SqliteBackend {
         .fetch_all(&self.reader)
         .await
         .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    id: get(r, "id")?,
-                    tenant_id: get::<Option<Uuid>>(r, "tenant_id")?.map(TenantId),
-                    actor: get(r, "actor")?,
-                    action: get(r, "action")?,
-                    detail: get::<Json<serde_json::Value>>(r, "detail")?.0,
-                    at: get_ts(r, "at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(crate::row::audit_entry).collect()
     }
 }
