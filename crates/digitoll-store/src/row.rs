@@ -226,7 +226,7 @@ pub(crate) fn job(row: &impl DecodeRow) -> Result<Job> {
         id: JobId(row.col("id")?),
         tenant_id: TenantId(row.col("tenant_id")?),
         message_id: row.col::<Option<Uuid>>("message_id")?.map(MessageId),
-        kind: row.col("kind")?,
+        kind: row.parse("kind")?,
         payload: row.json_opt("payload")?,
         state: row.parse("state")?,
         run_at: row.ts("run_at")?,
