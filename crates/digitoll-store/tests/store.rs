@@ -1785,6 +1785,39 @@ async fn validation_mode_profile_and_local_findings(h: Harness) {
     }
 }
 
+/// A stored value the store's types do not know (a job kind written by
+/// something else) is a typed decode error naming the column, never a panic.
+async fn unknown_stored_values_are_decode_errors(h: Harness) {
+    let s = &h.store;
+    let t = s.create_tenant(kid_tenant("310000000")).await.unwrap().id;
+    let id = s
+        .enqueue(NewJob {
+            tenant_id: t,
+            message_id: None,
+            kind: JobKind::Reconcile,
+            payload: None,
+            delay: None,
+            max_attempts: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(s.job(None, id).await.unwrap().kind, JobKind::Reconcile);
+    h.exec(&format!(
+        "update jobs set kind = 'noop' where id = {}",
+        id.0
+    ))
+    .await;
+    match s.job(None, id).await {
+        Err(Error::Database { message, .. }) => {
+            assert!(
+                message.contains("column kind") && message.contains("noop"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+}
+
 macro_rules! on_both_backends {
     ($($case:ident),+ $(,)?) => {
         mod sqlite {
@@ -1826,6 +1859,7 @@ on_both_backends!(
     audit_log_is_append_only_and_newest_first,
     debug_output_has_no_secrets,
     validation_mode_profile_and_local_findings,
+    unknown_stored_values_are_decode_errors,
 );
 
 #[test]
