@@ -25,8 +25,8 @@ use digitoll_client::{DocumentKind, Error as ClientError, Submission};
 use digitoll_model::codes::ProcessingStatus;
 use digitoll_model::{Mrn, RequestId};
 use digitoll_store::{
-    AttemptResult, FailOutcome, Failure, Job, Message, MessageState, NewJob, Operation, Transition,
-    ValidationMode, job_kind,
+    AttemptResult, FailOutcome, Failure, Job, JobKind, Message, MessageState, NewJob, Operation,
+    Transition, ValidationMode,
 };
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -149,11 +149,11 @@ async fn run_job(state: &GatewayState, worker: &str, job: Job) {
     use tracing::Instrument as _;
     let span = tracing::info_span!("job", id = %job.id, kind = %job.kind, tenant = %job.tenant_id, attempt = job.attempts, worker);
     let outcome = async {
-        match job.kind.as_str() {
-            job_kind::SUBMIT => submit(state, &job).await,
-            job_kind::POLL_STATUS => poll(state, &job).await,
-            job_kind::WEBHOOK_DELIVERY => deliver(state, &job).await,
-            other => Outcome::Fatal {
+        match job.kind {
+            JobKind::Submit => submit(state, &job).await,
+            JobKind::PollStatus => poll(state, &job).await,
+            JobKind::WebhookDelivery => deliver(state, &job).await,
+            other @ JobKind::Reconcile => Outcome::Fatal {
                 error: format!("unknown job kind '{other}'"),
             },
         }
@@ -200,7 +200,7 @@ async fn run_job(state: &GatewayState, worker: &str, job: Job) {
 /// A job was dead-lettered by the retry bound: settle its message.
 async fn on_dead(state: &GatewayState, job: &Job, last_error: String) {
     let Some(mid) = job.message_id else { return };
-    if job.kind == job_kind::WEBHOOK_DELIVERY {
+    if job.kind == JobKind::WebhookDelivery {
         return;
     }
     let detail = format!(
@@ -763,7 +763,7 @@ async fn enqueue_poll(
         .enqueue(NewJob {
             tenant_id: job.tenant_id,
             message_id: job.message_id,
-            kind: job_kind::POLL_STATUS.into(),
+            kind: JobKind::PollStatus,
             payload: Some(json!({
                 "request_id": request_id.to_string(),
                 "kind": doc.path_segment(),

@@ -18,8 +18,8 @@ use digitoll_gateway::{
 };
 use digitoll_sim::{ClientRegistration, RunningSimulator, Simulator};
 use digitoll_store::{
-    ApiKeyScope, Environment, Failure, MasterKey, MessageState, NewJob, NewMessage, NewTenant,
-    Operation, Store, StoreOptions, Transition, ValidationMode,
+    ApiKeyScope, Environment, Failure, JobKind, MasterKey, MessageState, NewJob, NewMessage,
+    NewTenant, Operation, Store, StoreOptions, Transition, ValidationMode,
 };
 use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
@@ -726,7 +726,7 @@ async fn tenant_isolation_by_url() {
         .enqueue(NewJob {
             tenant_id: a.id.parse().expect("id"),
             message_id: None,
-            kind: "noop".into(),
+            kind: JobKind::Reconcile,
             payload: None,
             delay: None,
             max_attempts: Some(1),
@@ -1063,7 +1063,7 @@ async fn problems_tenants_and_system_pages() {
             .enqueue(NewJob {
                 tenant_id,
                 message_id: None,
-                kind: "noop".into(),
+                kind: JobKind::Reconcile,
                 payload: None,
                 delay: None,
                 max_attempts: Some(1),
@@ -1107,7 +1107,7 @@ async fn problems_tenants_and_system_pages() {
         .await
         .expect("dead")
         .into_iter()
-        .filter(|j| j.kind == "noop")
+        .filter(|j| j.kind == JobKind::Reconcile)
         .collect();
     assert_eq!(dead.len(), 2);
     let r = b.post(&format!("/ui/jobs/{}/retry", dead[0].id), &[]).await;
@@ -1123,7 +1123,7 @@ async fn problems_tenants_and_system_pages() {
             .await
             .expect("dead")
             .iter()
-            .any(|j| j.kind == "noop"),
+            .any(|j| j.kind == JobKind::Reconcile),
         "retried and cancelled jobs are no longer dead"
     );
 

@@ -61,6 +61,7 @@ mod crypto;
 mod error;
 mod postgres;
 mod retry;
+mod row;
 mod sqlite;
 mod types;
 
@@ -446,14 +447,15 @@ impl Store {
     /// Creates a tenant, sealing its key material.
     ///
     /// # Errors
-    /// [`Error::Invalid`] for an empty org number, name or client id, or a
+    /// [`Error::Invalid`] for an org number that is not 9 digits with a valid
+    /// mod-11 check digit, an empty name or client id, or a
     /// `sim` tenant without `issuer_url`; [`Error::Crypto`] without a master key.
     pub async fn create_tenant(&self, t: NewTenant) -> Result<Tenant> {
-        if t.org_number.len() != 9 || !t.org_number.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Error::invalid(
-                "org_number",
-                format!("'{}' is not 9 digits", t.org_number),
-            ));
+        // Tenants are our own configuration, so the organisation number gets
+        // the register's mod-11 check (the model's `OrgNumber`), not just a
+        // shape check.
+        if let Err(e) = digitoll_model::OrgNumber::parse(&t.org_number) {
+            return Err(Error::invalid("org_number", e.to_string()));
         }
         for (field, value) in [("name", &t.name), ("client_id", &t.client_id)] {
             if value.trim().is_empty() {

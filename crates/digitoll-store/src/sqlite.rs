@@ -27,9 +27,12 @@ use sqlx::{ConnectOptions as _, Row, Sqlite};
 use time::OffsetDateTime;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
-use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::row::{
+    API_KEY_COLS, DELIVERY_COLS, JOB_COLS, MESSAGE_COLS, TENANT_COLS, WEBHOOK_COLS, api_key,
+    delivery, job, message, tenant, webhook,
+};
 use crate::types::*;
 use crate::{
     Durability, JobPlan, KeyColumns, SealedKeyRow, StoreOptions, TenantRow, message_hash_matches,
@@ -79,131 +82,10 @@ where
     row.try_get(col).map_err(db)
 }
 
-fn get_ts(row: &SqliteRow, col: &str) -> Result<OffsetDateTime> {
-    ts(get::<i64>(row, col)?)
-}
-
-fn get_ts_opt(row: &SqliteRow, col: &str) -> Result<Option<OffsetDateTime>> {
-    get::<Option<i64>>(row, col)?.map(ts).transpose()
-}
-
 fn parse<T: FromStr<Err = Error>>(row: &SqliteRow, col: &str) -> Result<T> {
     get::<String>(row, col)?
         .parse()
         .map_err(|e: Error| Error::corrupt(B, format!("column {col}: {e}")))
-}
-
-const TENANT_COLS: &str = "id, org_number, name, environment, issuer_url, client_id, key_kind, kid, public_jwk, scopes, enabled, validation_mode, contract_profile, created_at, updated_at";
-
-fn tenant(row: &SqliteRow) -> Result<Tenant> {
-    Ok(Tenant {
-        id: TenantId(get(row, "id")?),
-        org_number: get(row, "org_number")?,
-        name: get(row, "name")?,
-        environment: parse(row, "environment")?,
-        issuer_url: get(row, "issuer_url")?,
-        client_id: get(row, "client_id")?,
-        key_kind: parse(row, "key_kind")?,
-        kid: get(row, "kid")?,
-        public_jwk: get::<Option<Json<serde_json::Value>>>(row, "public_jwk")?.map(|j| j.0),
-        scopes: get::<Json<Vec<String>>>(row, "scopes")?.0,
-        enabled: get(row, "enabled")?,
-        validation_mode: parse(row, "validation_mode")?,
-        contract_profile: get(row, "contract_profile")?,
-        created_at: get_ts(row, "created_at")?,
-        updated_at: get_ts(row, "updated_at")?,
-    })
-}
-
-const API_KEY_COLS: &str = "id, tenant_id, prefix, key_hash, label, created_at, revoked_at";
-
-fn api_key(row: &SqliteRow) -> Result<ApiKeyInfo> {
-    let tenant: Option<Uuid> = get(row, "tenant_id")?;
-    Ok(ApiKeyInfo {
-        id: ApiKeyId(get(row, "id")?),
-        scope: tenant.map_or(ApiKeyScope::Admin, |t| ApiKeyScope::Tenant(TenantId(t))),
-        prefix: get(row, "prefix")?,
-        label: get(row, "label")?,
-        created_at: get_ts(row, "created_at")?,
-        revoked_at: get_ts_opt(row, "revoked_at")?,
-    })
-}
-
-const MESSAGE_COLS: &str = "id, tenant_id, api, kind, operation, body, body_sha256, document_number, document_type, carrier_id, idempotency_key, state, mrn, request_id, validation_errors, local_findings, validation_mode, created_at, updated_at";
-
-fn message(row: &SqliteRow) -> Result<Message> {
-    Ok(Message {
-        id: MessageId(get(row, "id")?),
-        tenant_id: TenantId(get(row, "tenant_id")?),
-        api: get(row, "api")?,
-        kind: get(row, "kind")?,
-        operation: parse(row, "operation")?,
-        body: get::<Json<serde_json::Value>>(row, "body")?.0,
-        document_number: get(row, "document_number")?,
-        document_type: get(row, "document_type")?,
-        carrier_id: get(row, "carrier_id")?,
-        idempotency_key: get(row, "idempotency_key")?,
-        state: parse(row, "state")?,
-        mrn: get(row, "mrn")?,
-        request_id: get(row, "request_id")?,
-        validation_errors: get::<Option<Json<serde_json::Value>>>(row, "validation_errors")?
-            .map(|j| j.0),
-        local_findings: get::<Option<Json<serde_json::Value>>>(row, "local_findings")?.map(|j| j.0),
-        validation_mode: parse(row, "validation_mode")?,
-        created_at: get_ts(row, "created_at")?,
-        updated_at: get_ts(row, "updated_at")?,
-    })
-}
-
-const JOB_COLS: &str = "id, tenant_id, message_id, kind, payload, state, run_at, attempts, max_attempts, lease_owner, lease_expires_at, last_error, created_at, updated_at";
-
-fn job(row: &SqliteRow) -> Result<Job> {
-    Ok(Job {
-        id: JobId(get(row, "id")?),
-        tenant_id: TenantId(get(row, "tenant_id")?),
-        message_id: get::<Option<Uuid>>(row, "message_id")?.map(MessageId),
-        kind: get(row, "kind")?,
-        payload: get::<Option<Json<serde_json::Value>>>(row, "payload")?.map(|j| j.0),
-        state: parse(row, "state")?,
-        run_at: get_ts(row, "run_at")?,
-        attempts: get::<i64>(row, "attempts")? as u32,
-        max_attempts: get::<i64>(row, "max_attempts")? as u32,
-        lease_owner: get(row, "lease_owner")?,
-        lease_expires_at: get_ts_opt(row, "lease_expires_at")?,
-        last_error: get(row, "last_error")?,
-        created_at: get_ts(row, "created_at")?,
-        updated_at: get_ts(row, "updated_at")?,
-    })
-}
-
-const WEBHOOK_COLS: &str = "id, tenant_id, url, events, enabled, created_at";
-
-fn webhook(row: &SqliteRow) -> Result<Webhook> {
-    Ok(Webhook {
-        id: WebhookId(get(row, "id")?),
-        tenant_id: TenantId(get(row, "tenant_id")?),
-        url: get(row, "url")?,
-        events: get::<Json<Vec<String>>>(row, "events")?.0,
-        enabled: get(row, "enabled")?,
-        created_at: get_ts(row, "created_at")?,
-    })
-}
-
-const DELIVERY_COLS: &str = "id, subscription_id, message_id, event, payload, status, attempts, last_status_code, last_response, created_at";
-
-fn delivery(row: &SqliteRow) -> Result<WebhookDelivery> {
-    Ok(WebhookDelivery {
-        id: DeliveryId(get(row, "id")?),
-        subscription_id: WebhookId(get(row, "subscription_id")?),
-        message_id: get::<Option<Uuid>>(row, "message_id")?.map(MessageId),
-        event: get(row, "event")?,
-        payload: get::<Json<serde_json::Value>>(row, "payload")?.0,
-        status: parse(row, "status")?,
-        attempts: get::<i64>(row, "attempts")? as u32,
-        last_status_code: get::<Option<i64>>(row, "last_status_code")?.map(|c| c as u16),
-        last_response: get(row, "last_response")?,
-        created_at: get_ts(row, "created_at")?,
-    })
 }
 
 /// Stores a submission: the message, its first history row and its submit
@@ -274,7 +156,7 @@ async fn insert_submission(
         )
         .bind(m.tenant_id.0)
         .bind(id.0)
-        .bind(job_kind::SUBMIT)
+        .bind(JobKind::Submit.as_str())
         .bind(now)
         .bind(i64::from(max_attempts))
         .fetch_one(&mut *tx)
@@ -671,13 +553,7 @@ impl SqliteBackend {
         .await
         .map_err(db)?
         .ok_or_else(|| Error::not_found(format!("tenant {id}")))?;
-        Ok(SealedKeyRow {
-            key_kind: parse(&row, "key_kind")?,
-            kid: get(&row, "kid")?,
-            sealed_private_key: get(&row, "sealed_private_key")?,
-            sealed_p12: get(&row, "sealed_p12")?,
-            sealed_p12_password: get(&row, "sealed_p12_password")?,
-        })
+        crate::row::sealed_key(&row)
     }
 
     // --------------------------------------------------------------- api keys
@@ -911,18 +787,7 @@ impl SqliteBackend {
         .fetch_all(&self.reader)
         .await
         .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(StateChange {
-                    from: get::<Option<String>>(r, "from_state")?
-                        .map(|s| s.parse())
-                        .transpose()?,
-                    to: parse(r, "to_state")?,
-                    detail: get(r, "detail")?,
-                    at: get_ts(r, "at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(crate::row::state_change).collect()
     }
 
     pub(crate) async fn begin_attempt(
@@ -1007,20 +872,7 @@ impl SqliteBackend {
         .fetch_all(&self.reader)
         .await
         .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(Attempt {
-                    attempt_no: get::<i64>(r, "attempt_no")? as u32,
-                    job_id: get::<Option<i64>>(r, "job_id")?.map(JobId),
-                    started_at: get_ts(r, "started_at")?,
-                    finished_at: get_ts_opt(r, "finished_at")?,
-                    outcome: get(r, "outcome")?,
-                    http_status: get::<Option<i64>>(r, "http_status")?.map(|s| s as u16),
-                    error_class: get(r, "error_class")?,
-                    error_text: get(r, "error_text")?,
-                })
-            })
-            .collect()
+        rows.iter().map(crate::row::attempt).collect()
     }
 
     // ------------------------------------------------------------------- jobs
@@ -1040,7 +892,7 @@ impl SqliteBackend {
                 )
                 .bind(j.tenant_id.0)
                 .bind(j.message_id.map(|m| m.0))
-                .bind(&j.kind)
+                .bind(j.kind.as_str())
                 .bind(j.payload.as_ref().map(Json))
                 .bind(run_at)
                 .bind(i64::from(max_attempts))
@@ -1445,19 +1297,7 @@ impl SqliteBackend {
         .fetch_all(&self.reader)
         .await
         .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(RoutingSignal {
-                    id: get(r, "id")?,
-                    feed: get(r, "feed")?,
-                    reference: get(r, "reference")?,
-                    signal: get(r, "signal")?,
-                    control_location: get(r, "control_location")?,
-                    received_at: get_ts(r, "received_at")?,
-                    raw: get::<Json<serde_json::Value>>(r, "raw")?.0,
-                })
-            })
-            .collect()
+        rows.iter().map(crate::row::routing_signal).collect()
     }
 
     // --------------------------------------------------------------- webhooks
@@ -1571,7 +1411,7 @@ impl SqliteBackend {
                 )
                 .bind(tenant.0)
                 .bind(message.map(|m| m.0))
-                .bind(job_kind::WEBHOOK_DELIVERY)
+                .bind(JobKind::WebhookDelivery.as_str())
                 .bind(Json(serde_json::json!({ "delivery_id": id })))
                 .bind(now)
                 .bind(i64::from(max_attempts))
@@ -1700,17 +1540,6 @@ impl SqliteBackend {
         .fetch_all(&self.reader)
         .await
         .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    id: get(r, "id")?,
-                    tenant_id: get::<Option<Uuid>>(r, "tenant_id")?.map(TenantId),
-                    actor: get(r, "actor")?,
-                    action: get(r, "action")?,
-                    detail: get::<Json<serde_json::Value>>(r, "detail")?.0,
-                    at: get_ts(r, "at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(crate::row::audit_entry).collect()
     }
 }

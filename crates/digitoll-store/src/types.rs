@@ -576,17 +576,20 @@ pub struct MessageFilter {
     pub limit: Option<u32>,
 }
 
-/// Well-known job kinds; others are free text.
-pub mod job_kind {
-    /// Send a message to Toll.
-    pub const SUBMIT: &str = "submit";
-    /// Poll Toll for a submitted message's validation status.
-    pub const POLL_STATUS: &str = "poll_status";
-    /// Deliver a webhook.
-    pub const WEBHOOK_DELIVERY: &str = "webhook_delivery";
-    /// Look a message up at Toll by document number after an ambiguous send.
-    pub const RECONCILE: &str = "reconcile";
-}
+text_enum!(
+    /// What an outbox job does. Stored as text (`jobs.kind`); a row with a
+    /// kind not listed here is a decode error ([`Error::Database`]).
+    JobKind {
+        /// Send a message to Toll.
+        Submit = "submit",
+        /// Poll Toll for a submitted message's validation status.
+        PollStatus = "poll_status",
+        /// Deliver a webhook.
+        WebhookDelivery = "webhook_delivery",
+        /// Look a message up at Toll by document number after an ambiguous send.
+        Reconcile = "reconcile",
+    }
+);
 
 /// A job to enqueue on its own (submit jobs come with [`NewMessage`]).
 #[derive(Debug, Clone)]
@@ -595,8 +598,8 @@ pub struct NewJob {
     pub tenant_id: TenantId,
     /// The message it works on, if any.
     pub message_id: Option<MessageId>,
-    /// See [`job_kind`].
-    pub kind: String,
+    /// What it does.
+    pub kind: JobKind,
     /// Extra data for the worker.
     pub payload: Option<Value>,
     /// Wait this long before it may run.
@@ -615,7 +618,7 @@ pub struct Job {
     /// The message it works on.
     pub message_id: Option<MessageId>,
     /// Its kind.
-    pub kind: String,
+    pub kind: JobKind,
     /// Extra data.
     pub payload: Option<Value>,
     /// State.

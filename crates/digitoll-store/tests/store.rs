@@ -444,6 +444,14 @@ async fn tenant_crud_and_sealed_secrets(h: Harness) {
             ..
         })
     ));
+    // Nine digits, but the mod-11 check digit is wrong (310000000 is valid).
+    match s.create_tenant(kid_tenant("310000001")).await {
+        Err(Error::Invalid {
+            field: "org_number",
+            reason,
+        }) => assert!(reason.contains("mod-11"), "{reason}"),
+        other => panic!("expected an org_number error, got {other:?}"),
+    }
     let mut sim = kid_tenant("444444444");
     sim.environment = Environment::Sim;
     assert!(matches!(
@@ -647,7 +655,7 @@ async fn tenants_are_isolated(h: Harness) {
         .enqueue(NewJob {
             tenant_id: b,
             message_id: Some(m),
-            kind: job_kind::POLL_STATUS.into(),
+            kind: JobKind::PollStatus,
             payload: None,
             delay: None,
             max_attempts: None,
@@ -723,7 +731,7 @@ async fn message_and_job_commit_together(h: Harness) {
     assert!(!sub.replayed);
     let job = s.job(Some(t), sub.job.unwrap()).await.unwrap();
     assert_eq!(job.message_id, Some(sub.message.id));
-    assert_eq!(job.kind, job_kind::SUBMIT);
+    assert_eq!(job.kind, JobKind::Submit);
     assert_eq!(job.state, JobState::Ready);
     assert_eq!(job.max_attempts, RetryPolicy::default().max_attempts);
     assert_eq!(
@@ -871,7 +879,7 @@ async fn due_polls_are_claimed_before_older_submissions(h: Harness) {
         .enqueue(NewJob {
             tenant_id: t,
             message_id: first,
-            kind: job_kind::POLL_STATUS.into(),
+            kind: JobKind::PollStatus,
             payload: None,
             delay: None,
             max_attempts: None,
@@ -887,7 +895,7 @@ async fn due_polls_are_claimed_before_older_submissions(h: Harness) {
     assert_eq!(claimed.len(), 2);
     let rest = s.claim("w", 10, Duration::from_secs(60)).await.unwrap();
     assert_eq!(rest.len(), 4, "the other submissions follow");
-    assert!(rest.iter().all(|j| j.kind == job_kind::SUBMIT));
+    assert!(rest.iter().all(|j| j.kind == JobKind::Submit));
 }
 
 async fn idempotency_replay_and_conflict(h: Harness) {
@@ -1058,7 +1066,7 @@ async fn expired_leases_are_reclaimed_and_fenced(h: Harness) {
     s.enqueue(NewJob {
         tenant_id: t,
         message_id: None,
-        kind: "one_shot".into(),
+        kind: JobKind::Reconcile,
         payload: Some(json!({"n": 1})),
         delay: None,
         max_attempts: Some(1),
@@ -1479,7 +1487,7 @@ async fn queue_stats_count_states_and_lag(h: Harness) {
     s.enqueue(NewJob {
         tenant_id: t,
         message_id: None,
-        kind: job_kind::POLL_STATUS.into(),
+        kind: JobKind::PollStatus,
         payload: None,
         delay: Some(Duration::from_secs(600)),
         max_attempts: None,
@@ -1620,7 +1628,7 @@ async fn webhooks_store_sealed_secrets_and_deliveries(h: Harness) {
         .unwrap();
     assert_eq!(delivery.status, DeliveryStatus::Pending);
     let job = s.job(Some(t), job).await.unwrap();
-    assert_eq!(job.kind, job_kind::WEBHOOK_DELIVERY);
+    assert_eq!(job.kind, JobKind::WebhookDelivery);
     assert_eq!(job.payload, Some(json!({"delivery_id": delivery.id})));
     let failed = s
         .record_webhook_delivery(
@@ -1777,6 +1785,39 @@ async fn validation_mode_profile_and_local_findings(h: Harness) {
     }
 }
 
+/// A stored value the store's types do not know (a job kind written by
+/// something else) is a typed decode error naming the column, never a panic.
+async fn unknown_stored_values_are_decode_errors(h: Harness) {
+    let s = &h.store;
+    let t = s.create_tenant(kid_tenant("310000000")).await.unwrap().id;
+    let id = s
+        .enqueue(NewJob {
+            tenant_id: t,
+            message_id: None,
+            kind: JobKind::Reconcile,
+            payload: None,
+            delay: None,
+            max_attempts: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(s.job(None, id).await.unwrap().kind, JobKind::Reconcile);
+    h.exec(&format!(
+        "update jobs set kind = 'noop' where id = {}",
+        id.0
+    ))
+    .await;
+    match s.job(None, id).await {
+        Err(Error::Database { message, .. }) => {
+            assert!(
+                message.contains("column kind") && message.contains("noop"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+}
+
 macro_rules! on_both_backends {
     ($($case:ident),+ $(,)?) => {
         mod sqlite {
@@ -1818,6 +1859,7 @@ on_both_backends!(
     audit_log_is_append_only_and_newest_first,
     debug_output_has_no_secrets,
     validation_mode_profile_and_local_findings,
+    unknown_stored_values_are_decode_errors,
 );
 
 #[test]

@@ -909,7 +909,7 @@ pub(crate) async fn problems(
         .filter(|j| names.contains_key(&j.tenant_id))
         .map(|j| JobView {
             id: j.id.0,
-            kind: j.kind.clone(),
+            kind: j.kind.to_string(),
             tenant: names.get(&j.tenant_id).cloned().unwrap_or_default(),
             message: j.message_id.map(|m| m.to_string()).unwrap_or_default(),
             error: redact(j.last_error.as_deref().unwrap_or("")),
