@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use digitoll_model::TransportMode;
 
 /// digitoll: Norway's Digitoll customs APIs through Maskinporten, from onboarding to MRN.
 #[derive(Debug, Parser)]
@@ -154,22 +155,41 @@ pub(crate) struct ValidateArgs {
     pub(crate) json: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum ModeArg {
-    Road,
-    Air,
-    Rail,
-    Maritime,
+/// `--mode`: the model's [`TransportMode`] as a clap value (its path
+/// segment, `road`, `air`, `rail`, `maritime`), not a list of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ModeArg(pub(crate) TransportMode);
+
+const MODE_ARGS: [ModeArg; TransportMode::ALL.len()] = {
+    let all = TransportMode::ALL;
+    let mut out = [ModeArg(TransportMode::Road); TransportMode::ALL.len()];
+    let mut i = 0;
+    while i < all.len() {
+        out[i] = ModeArg(all[i]);
+        i += 1;
+    }
+    out
+};
+
+impl ValueEnum for ModeArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &MODE_ARGS
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.0.path_segment()))
+    }
 }
 
-impl From<ModeArg> for digitoll_model::TransportMode {
+impl std::fmt::Display for ModeArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl From<ModeArg> for TransportMode {
     fn from(m: ModeArg) -> Self {
-        match m {
-            ModeArg::Road => Self::Road,
-            ModeArg::Air => Self::Air,
-            ModeArg::Rail => Self::Rail,
-            ModeArg::Maritime => Self::Maritime,
-        }
+        m.0
     }
 }
 
@@ -531,7 +551,7 @@ pub(crate) enum ArrivalCommand {
         #[command(flatten)]
         toll: TollArgs,
         mrn: String,
-        #[arg(long, value_enum, default_value_t = ModeArg::Road)]
+        #[arg(long, value_enum, default_value_t = ModeArg(TransportMode::Road))]
         mode: ModeArg,
     },
 }
