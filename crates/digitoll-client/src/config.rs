@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-
 /// Retries of safe requests (GETs, and the token exchange) on network
 /// errors, 5xx and 429; and of any request whose connection could not be
 /// opened (it certainly did not reach Toll).

@@ -506,7 +506,7 @@ async fn every_document_type_uploads_to_the_simulator() {
     for (d, ext) in stored.iter().zip(SAMPLE_EXTENSIONS) {
         assert_eq!(d.file_kind.extension(), ext);
         assert_eq!(d.file_name, format!("doc.{ext}"));
-        let hash = hex(&sha2::Sha256::digest(sample_file(ext)));
+        let hash = hex::encode(sha2::Sha256::digest(sample_file(ext)));
         assert_eq!(d.sha256, hash, "{ext}: the bytes arrived intact");
         assert_eq!(d.org, digitoll_sim::DEMO_ORG_NO);
     }
@@ -573,8 +573,4 @@ async fn a_presentation_whose_response_is_dropped_is_resent_with_the_same_id() {
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
     assert_eq!(ctl.uploaded_documents().len(), 1);
     sim.shutdown().await;
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
