@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use digitoll_model::TransportMode;
+use digitoll_client::DocumentKind;
+use digitoll_model::{MessageKind, TransportMode};
 
 /// digitoll: Norway's Digitoll customs APIs through Maskinporten, from onboarding to MRN.
 #[derive(Debug, Parser)]
@@ -193,24 +194,40 @@ impl From<ModeArg> for TransportMode {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum KindArg {
-    Transport,
-    Master,
-    House,
-    Relation,
-    Delete,
+/// The CLI's short name of a kind: the model's path segment without
+/// `-consignment` (`transport`, `master`, `house`, `relation`, `delete`).
+fn short_kind_name(kind: MessageKind) -> &'static str {
+    kind.path_segment().trim_end_matches("-consignment")
 }
 
-impl From<KindArg> for digitoll_model::MessageKind {
+/// `--kind` of `validate`: the model's [`MessageKind`] as a clap value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KindArg(pub(crate) MessageKind);
+
+const KIND_ARGS: [KindArg; MessageKind::ALL.len()] = {
+    let all = MessageKind::ALL;
+    let mut out = [KindArg(MessageKind::Transport); MessageKind::ALL.len()];
+    let mut i = 0;
+    while i < all.len() {
+        out[i] = KindArg(all[i]);
+        i += 1;
+    }
+    out
+};
+
+impl ValueEnum for KindArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &KIND_ARGS
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(short_kind_name(self.0)))
+    }
+}
+
+impl From<KindArg> for MessageKind {
     fn from(k: KindArg) -> Self {
-        match k {
-            KindArg::Transport => Self::Transport,
-            KindArg::Master => Self::MasterConsignment,
-            KindArg::House => Self::HouseConsignment,
-            KindArg::Relation => Self::Relation,
-            KindArg::Delete => Self::Delete,
-        }
+        k.0
     }
 }
 
@@ -441,7 +458,7 @@ pub(crate) enum RoadCommand {
         #[command(flatten)]
         toll: TollArgs,
         mrn: String,
-        #[arg(long, value_enum, default_value_t = DocKindArg::Transport)]
+        #[arg(long, value_enum, default_value_t = DocKindArg(DocumentKind::Transport))]
         kind: DocKindArg,
     },
     /// Show whether a transport has been granted entry at the border.
@@ -457,20 +474,43 @@ pub(crate) enum RoadCommand {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum DocKindArg {
-    Transport,
-    Master,
-    House,
+/// `--kind` of the movement commands: the client's [`DocumentKind`] (the
+/// model's kinds that are documents) as a clap value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DocKindArg(pub(crate) DocumentKind);
+
+const DOC_KIND_ARGS: [DocKindArg; DocumentKind::ALL.len()] = {
+    let all = DocumentKind::ALL;
+    let mut out = [DocKindArg(DocumentKind::Transport); DocumentKind::ALL.len()];
+    let mut i = 0;
+    while i < all.len() {
+        out[i] = DocKindArg(all[i]);
+        i += 1;
+    }
+    out
+};
+
+impl ValueEnum for DocKindArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &DOC_KIND_ARGS
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(short_kind_name(
+            self.0.message_kind(),
+        )))
+    }
 }
 
-impl From<DocKindArg> for digitoll_client::DocumentKind {
+impl std::fmt::Display for DocKindArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(short_kind_name(self.0.message_kind()))
+    }
+}
+
+impl From<DocKindArg> for DocumentKind {
     fn from(k: DocKindArg) -> Self {
-        match k {
-            DocKindArg::Transport => Self::Transport,
-            DocKindArg::Master => Self::MasterConsignment,
-            DocKindArg::House => Self::HouseConsignment,
-        }
+        k.0
     }
 }
 
