@@ -158,39 +158,55 @@ pub(crate) struct ValidateArgs {
 
 /// `--mode`: the model's [`TransportMode`] as a clap value (its path
 /// segment, `road`, `air`, `rail`, `maritime`), not a list of its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ModeArg(pub(crate) TransportMode);
+/// A clap value that wraps a library type instead of re-declaring its
+/// variants: the values are `$all` (the type's own list), named by `$name`.
+macro_rules! value_enum_over {
+    ($(#[$doc:meta])* $arg:ident($ty:ty), $all:expr, $first:expr, $name:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(crate) struct $arg(pub(crate) $ty);
 
-const MODE_ARGS: [ModeArg; TransportMode::ALL.len()] = {
-    let all = TransportMode::ALL;
-    let mut out = [ModeArg(TransportMode::Road); TransportMode::ALL.len()];
-    let mut i = 0;
-    while i < all.len() {
-        out[i] = ModeArg(all[i]);
-        i += 1;
-    }
-    out
-};
+        impl ValueEnum for $arg {
+            fn value_variants<'a>() -> &'a [Self] {
+                const VALUES: [$arg; $all.len()] = {
+                    let all = $all;
+                    let mut out = [$arg($first); $all.len()];
+                    let mut i = 0;
+                    while i < all.len() {
+                        out[i] = $arg(all[i]);
+                        i += 1;
+                    }
+                    out
+                };
+                &VALUES
+            }
 
-impl ValueEnum for ModeArg {
-    fn value_variants<'a>() -> &'a [Self] {
-        &MODE_ARGS
-    }
+            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+                let name: fn($ty) -> &'static str = $name;
+                Some(clap::builder::PossibleValue::new(name(self.0)))
+            }
+        }
 
-    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        Some(clap::builder::PossibleValue::new(self.0.path_segment()))
-    }
+        impl From<$arg> for $ty {
+            fn from(a: $arg) -> Self {
+                a.0
+            }
+        }
+    };
 }
+
+value_enum_over!(
+    /// `--mode`: the model's [`TransportMode`] as a clap value (its path
+    /// segment, `road`, `air`, `rail`, `maritime`), not a list of its own.
+    ModeArg(TransportMode),
+    TransportMode::ALL,
+    TransportMode::Road,
+    TransportMode::path_segment
+);
 
 impl std::fmt::Display for ModeArg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
-    }
-}
-
-impl From<ModeArg> for TransportMode {
-    fn from(m: ModeArg) -> Self {
-        m.0
     }
 }
 
@@ -200,36 +216,13 @@ fn short_kind_name(kind: MessageKind) -> &'static str {
     kind.path_segment().trim_end_matches("-consignment")
 }
 
-/// `--kind` of `validate`: the model's [`MessageKind`] as a clap value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct KindArg(pub(crate) MessageKind);
-
-const KIND_ARGS: [KindArg; MessageKind::ALL.len()] = {
-    let all = MessageKind::ALL;
-    let mut out = [KindArg(MessageKind::Transport); MessageKind::ALL.len()];
-    let mut i = 0;
-    while i < all.len() {
-        out[i] = KindArg(all[i]);
-        i += 1;
-    }
-    out
-};
-
-impl ValueEnum for KindArg {
-    fn value_variants<'a>() -> &'a [Self] {
-        &KIND_ARGS
-    }
-
-    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        Some(clap::builder::PossibleValue::new(short_kind_name(self.0)))
-    }
-}
-
-impl From<KindArg> for MessageKind {
-    fn from(k: KindArg) -> Self {
-        k.0
-    }
-}
+value_enum_over!(
+    /// `--kind` of `validate`: the model's [`MessageKind`] as a clap value.
+    KindArg(MessageKind),
+    MessageKind::ALL,
+    MessageKind::Transport,
+    short_kind_name
+);
 
 #[derive(Debug, Args)]
 pub(crate) struct SimArgs {
@@ -474,43 +467,18 @@ pub(crate) enum RoadCommand {
     },
 }
 
-/// `--kind` of the movement commands: the client's [`DocumentKind`] (the
-/// model's kinds that are documents) as a clap value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct DocKindArg(pub(crate) DocumentKind);
-
-const DOC_KIND_ARGS: [DocKindArg; DocumentKind::ALL.len()] = {
-    let all = DocumentKind::ALL;
-    let mut out = [DocKindArg(DocumentKind::Transport); DocumentKind::ALL.len()];
-    let mut i = 0;
-    while i < all.len() {
-        out[i] = DocKindArg(all[i]);
-        i += 1;
-    }
-    out
-};
-
-impl ValueEnum for DocKindArg {
-    fn value_variants<'a>() -> &'a [Self] {
-        &DOC_KIND_ARGS
-    }
-
-    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        Some(clap::builder::PossibleValue::new(short_kind_name(
-            self.0.message_kind(),
-        )))
-    }
-}
+value_enum_over!(
+    /// `--kind` of the movement commands: the client's [`DocumentKind`] (the
+    /// model's kinds that are documents) as a clap value.
+    DocKindArg(DocumentKind),
+    DocumentKind::ALL,
+    DocumentKind::Transport,
+    |k| short_kind_name(k.message_kind())
+);
 
 impl std::fmt::Display for DocKindArg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(short_kind_name(self.0.message_kind()))
-    }
-}
-
-impl From<DocKindArg> for DocumentKind {
-    fn from(k: DocKindArg) -> Self {
-        k.0
     }
 }
 
