@@ -123,15 +123,20 @@ mod tests {
         fs::metadata(path).unwrap().permissions().mode() & 0o777
     }
 
+    /// `path` holds `bytes`, is owner-only, and no temporary file is left.
+    fn assert_written(dir: &Path, path: &Path, bytes: &[u8]) {
+        assert_eq!(fs::read(path).unwrap(), bytes);
+        #[cfg(unix)]
+        assert_eq!(mode(path), 0o600);
+        assert!(leftovers(dir).is_empty());
+    }
+
     #[test]
     fn creates_owner_only() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("key.pem");
         write_private(&path, b"secret", false).unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"secret");
-        #[cfg(unix)]
-        assert_eq!(mode(&path), 0o600);
-        assert!(leftovers(dir.path()).is_empty());
+        assert_written(dir.path(), &path, b"secret");
     }
 
     #[test]
@@ -157,10 +162,7 @@ mod tests {
             fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
         }
         write_private(&path, b"new", true).unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"new");
-        #[cfg(unix)]
-        assert_eq!(mode(&path), 0o600);
-        assert!(leftovers(dir.path()).is_empty());
+        assert_written(dir.path(), &path, b"new");
     }
 
     #[test]
