@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use digitoll_client::DocumentKind;
+use digitoll_model::{MessageKind, TransportMode};
 
 /// digitoll: Norway's Digitoll customs APIs through Maskinporten, from onboarding to MRN.
 #[derive(Debug, Parser)]
@@ -154,45 +156,73 @@ pub(crate) struct ValidateArgs {
     pub(crate) json: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum ModeArg {
-    Road,
-    Air,
-    Rail,
-    Maritime,
+/// `--mode`: the model's [`TransportMode`] as a clap value (its path
+/// segment, `road`, `air`, `rail`, `maritime`), not a list of its own.
+/// A clap value that wraps a library type instead of re-declaring its
+/// variants: the values are `$all` (the type's own list), named by `$name`.
+macro_rules! value_enum_over {
+    ($(#[$doc:meta])* $arg:ident($ty:ty), $all:expr, $first:expr, $name:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(crate) struct $arg(pub(crate) $ty);
+
+        impl ValueEnum for $arg {
+            fn value_variants<'a>() -> &'a [Self] {
+                const VALUES: [$arg; $all.len()] = {
+                    let all = $all;
+                    let mut out = [$arg($first); $all.len()];
+                    let mut i = 0;
+                    while i < all.len() {
+                        out[i] = $arg(all[i]);
+                        i += 1;
+                    }
+                    out
+                };
+                &VALUES
+            }
+
+            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+                let name: fn($ty) -> &'static str = $name;
+                Some(clap::builder::PossibleValue::new(name(self.0)))
+            }
+        }
+
+        impl From<$arg> for $ty {
+            fn from(a: $arg) -> Self {
+                a.0
+            }
+        }
+    };
 }
 
-impl From<ModeArg> for digitoll_model::TransportMode {
-    fn from(m: ModeArg) -> Self {
-        match m {
-            ModeArg::Road => Self::Road,
-            ModeArg::Air => Self::Air,
-            ModeArg::Rail => Self::Rail,
-            ModeArg::Maritime => Self::Maritime,
-        }
+value_enum_over!(
+    /// `--mode`: the model's [`TransportMode`] as a clap value (its path
+    /// segment, `road`, `air`, `rail`, `maritime`), not a list of its own.
+    ModeArg(TransportMode),
+    TransportMode::ALL,
+    TransportMode::Road,
+    TransportMode::path_segment
+);
+
+impl std::fmt::Display for ModeArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum KindArg {
-    Transport,
-    Master,
-    House,
-    Relation,
-    Delete,
+/// The CLI's short name of a kind: the model's path segment without
+/// `-consignment` (`transport`, `master`, `house`, `relation`, `delete`).
+fn short_kind_name(kind: MessageKind) -> &'static str {
+    kind.path_segment().trim_end_matches("-consignment")
 }
 
-impl From<KindArg> for digitoll_model::MessageKind {
-    fn from(k: KindArg) -> Self {
-        match k {
-            KindArg::Transport => Self::Transport,
-            KindArg::Master => Self::MasterConsignment,
-            KindArg::House => Self::HouseConsignment,
-            KindArg::Relation => Self::Relation,
-            KindArg::Delete => Self::Delete,
-        }
-    }
-}
+value_enum_over!(
+    /// `--kind` of `validate`: the model's [`MessageKind`] as a clap value.
+    KindArg(MessageKind),
+    MessageKind::ALL,
+    MessageKind::Transport,
+    short_kind_name
+);
 
 #[derive(Debug, Args)]
 pub(crate) struct SimArgs {
@@ -421,7 +451,7 @@ pub(crate) enum RoadCommand {
         #[command(flatten)]
         toll: TollArgs,
         mrn: String,
-        #[arg(long, value_enum, default_value_t = DocKindArg::Transport)]
+        #[arg(long, value_enum, default_value_t = DocKindArg(DocumentKind::Transport))]
         kind: DocKindArg,
     },
     /// Show whether a transport has been granted entry at the border.
@@ -437,20 +467,18 @@ pub(crate) enum RoadCommand {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum DocKindArg {
-    Transport,
-    Master,
-    House,
-}
+value_enum_over!(
+    /// `--kind` of the movement commands: the client's [`DocumentKind`] (the
+    /// model's kinds that are documents) as a clap value.
+    DocKindArg(DocumentKind),
+    DocumentKind::ALL,
+    DocumentKind::Transport,
+    |k| short_kind_name(k.message_kind())
+);
 
-impl From<DocKindArg> for digitoll_client::DocumentKind {
-    fn from(k: DocKindArg) -> Self {
-        match k {
-            DocKindArg::Transport => Self::Transport,
-            DocKindArg::Master => Self::MasterConsignment,
-            DocKindArg::House => Self::HouseConsignment,
-        }
+impl std::fmt::Display for DocKindArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(short_kind_name(self.0.message_kind()))
     }
 }
 
@@ -531,7 +559,7 @@ pub(crate) enum ArrivalCommand {
         #[command(flatten)]
         toll: TollArgs,
         mrn: String,
-        #[arg(long, value_enum, default_value_t = ModeArg::Road)]
+        #[arg(long, value_enum, default_value_t = ModeArg(TransportMode::Road))]
         mode: ModeArg,
     },
 }

@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use digitoll_model::entry::ArrivalRequest;
 use digitoll_model::responses::{EntryStatus, RequestIdResponse, ValidationStatus};
-use digitoll_model::{Mrn, RequestId, validate_arrival};
+use digitoll_model::{Mrn, RequestId, TransportMode, validate_arrival};
 use reqwest::Method;
 use url::Url;
 
 use crate::core::{Body, Core, Failure};
-use crate::env::{Mode, Service};
+use crate::env::Service;
 use crate::error::{Error, Operation};
 use crate::service::{
     ApiClientBuilder, BuildClient, Parts, Sealed, check_local, poll_until, require_success,
@@ -25,7 +25,7 @@ use crate::token::TollTokenProvider;
 /// Toll does not document the arrival API's scope; the client requests the
 /// road scope `toll:movement/road/v2` \[I\]. Entry status is on each mode's
 /// query API (`/api/movement/{mode}/status/…/entry/status/{mrn}`) and uses
-/// that mode's scope ([`Mode::scope`]).
+/// that mode's scope ([`crate::mode_scope`]).
 #[derive(Clone)]
 pub struct ArrivalClient {
     parts: Arc<Parts>,
@@ -173,12 +173,12 @@ impl ArrivalClient {
     ///
     /// # Errors
     /// [`Error::NotFound`] for an unknown MRN; auth and transport errors.
-    pub async fn entry_status(&self, mode: Mode, mrn: &Mrn) -> Result<EntryStatus, Error> {
+    pub async fn entry_status(&self, mode: TransportMode, mrn: &Mrn) -> Result<EntryStatus, Error> {
         let token_request = self.parts.mode_request(mode)?;
         let url = self.entry_status_url(mrn)?;
         let core = &self.parts.core;
         let r = core
-            .get_as(&token_request, mode.query_label(), &url)
+            .get_as(&token_request, crate::env::query_label(mode), &url)
             .await?;
         if r.status.is_success() {
             Core::parse(&url, &r)
@@ -194,7 +194,11 @@ impl ArrivalClient {
     /// # Errors
     /// As [`ArrivalClient::entry_status`], except 404 before the deadline;
     /// [`Error::NotFound`] if it is still 404 at the deadline.
-    pub async fn wait_for_entry(&self, mode: Mode, mrn: &Mrn) -> Result<EntryStatus, Error> {
+    pub async fn wait_for_entry(
+        &self,
+        mode: TransportMode,
+        mrn: &Mrn,
+    ) -> Result<EntryStatus, Error> {
         let last: std::sync::Mutex<Option<EntryStatus>> = std::sync::Mutex::new(None);
         let done = poll_until(self.parts.poll, || async {
             match self.entry_status(mode, mrn).await {

@@ -449,7 +449,7 @@ fn extension_of(file_name: &str) -> String {
 
 /// A hint of what unsupported content is: the first bytes in hex.
 fn describe_content(bytes: &[u8]) -> String {
-    let head: Vec<String> = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let head: Vec<String> = bytes.iter().take(8).map(|b| hex::encode([*b])).collect();
     let hint = if bytes.starts_with(b"PK\x03\x04") {
         " (a ZIP without word/ or xl/ entries)"
     } else if bytes.starts_with(b"\xD0\xCF\x11\xE0") {

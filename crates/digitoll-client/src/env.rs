@@ -101,99 +101,35 @@ impl TollEnvironment {
     }
 }
 
-/// A movement API family. Everything that differs between road, air, rail
-/// and maritime (base paths, scopes, metric labels, which validation rules
-/// apply) is in this type, so a
-/// [`crate::MovementClient`] for another mode is the same code with another value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Mode {
-    /// `movement-road-api-v2` and `movement-road-query-api-v2`.
-    Road,
-    /// `movement-air-api` and `movement-air-query-api` v1.
-    Air,
-    /// `movement-rail-api` and `movement-rail-query-api` v1.
-    Rail,
-    /// `movement-maritime-api` and `movement-maritime-query-api` v1.
-    Maritime,
+/// The Maskinporten scope for both the submission and the query API of a
+/// movement mode. `foreign` picks the `toll:eu/…` scope of businesses that
+/// authenticate with an eIDAS eSeal. Entry status
+/// (`GET …/status/v2/entry/status/{mrn}`) is on the query API, so it uses
+/// this scope too, not `toll:movement/entry`.
+///
+/// The mode itself is the model's [`TransportMode`] (base paths, scopes,
+/// CL018 code, rule set): the client declares no mode of its own.
+pub fn mode_scope(mode: TransportMode, foreign: bool) -> &'static str {
+    if foreign {
+        mode.eu_scope()
+    } else {
+        mode.scope()
+    }
 }
 
-impl Mode {
-    /// Every mode, road first.
-    pub const ALL: [Mode; 4] = [Self::Road, Self::Air, Self::Rail, Self::Maritime];
-
-    /// digitoll-model's mode, which selects the validation rules (road v2
-    /// plus the mode's row of `TransportMode::rules`: CL018 mode code,
-    /// identification types, air's flight number and operator).
-    pub fn transport_mode(self) -> TransportMode {
-        match self {
-            Self::Road => TransportMode::Road,
-            Self::Air => TransportMode::Air,
-            Self::Rail => TransportMode::Rail,
-            Self::Maritime => TransportMode::Maritime,
-        }
-    }
-
-    /// Submission API base path, e.g. `/api/movement/road/v2`.
-    pub fn submission_path(self) -> &'static str {
-        match self {
-            Self::Road => "/api/movement/road/v2",
-            Self::Air => "/api/movement/air/v1",
-            Self::Rail => "/api/movement/rail/v1",
-            Self::Maritime => "/api/movement/maritime/v1",
-        }
-    }
-
-    /// Query API base path, e.g. `/api/movement/road/status/v2`.
-    pub fn query_path(self) -> &'static str {
-        match self {
-            Self::Road => "/api/movement/road/status/v2",
-            Self::Air => "/api/movement/air/status/v1",
-            Self::Rail => "/api/movement/rail/status/v1",
-            Self::Maritime => "/api/movement/maritime/status/v1",
-        }
-    }
-
-    /// The Maskinporten scope for both the submission and the query API of
-    /// this mode. `foreign` picks the `toll:eu/…` scope of businesses that
-    /// authenticate with an eIDAS eSeal. Entry status
-    /// (`GET …/status/v2/entry/status/{mrn}`) is on the query API, so it uses
-    /// this scope too, not `toll:movement/entry`.
-    pub fn scope(self, foreign: bool) -> &'static str {
-        match (self, foreign) {
-            (Self::Road, false) => "toll:movement/road/v2",
-            (Self::Road, true) => "toll:eu/movement/road/v2",
-            (Self::Air, false) => "toll:movement/air",
-            (Self::Air, true) => "toll:eu/movement/air",
-            (Self::Rail, false) => "toll:movement/rail",
-            (Self::Rail, true) => "toll:eu/movement/rail",
-            (Self::Maritime, false) => "toll:movement/maritime",
-            (Self::Maritime, true) => "toll:eu/movement/maritime",
-        }
-    }
-
-    /// Short name used in metric labels (`api="road"`, `api="road-query"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Road => "road",
-            Self::Air => "air",
-            Self::Rail => "rail",
-            Self::Maritime => "maritime",
-        }
-    }
-
-    pub(crate) fn query_label(self) -> &'static str {
-        match self {
-            Self::Road => "road-query",
-            Self::Air => "air-query",
-            Self::Rail => "rail-query",
-            Self::Maritime => "maritime-query",
-        }
+/// Metric label of a mode's query API (`road-query`, …).
+pub(crate) fn query_label(mode: TransportMode) -> &'static str {
+    match mode {
+        TransportMode::Road => "road-query",
+        TransportMode::Air => "air-query",
+        TransportMode::Rail => "rail-query",
+        TransportMode::Maritime => "maritime-query",
     }
 }
 
 /// The Digitoll APIs beside the four movement families: everything that
 /// differs between them (base path, scope, metric label) is here, as
-/// [`Mode`] holds it for the movement APIs.
+/// [`TransportMode`] holds it for the movement APIs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Service {
     /// `movement-presentation-api`, `/api/movement/presentation/v1`.
@@ -249,12 +185,6 @@ impl fmt::Display for Service {
     }
 }
 
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,7 +203,7 @@ mod tests {
         );
         let sim = TollEnvironment::custom("http://127.0.0.1:4100/").unwrap();
         assert_eq!(
-            sim.join(Mode::Road.query_path()).as_str(),
+            sim.join(&TransportMode::Road.query_base()).as_str(),
             "http://127.0.0.1:4100/api/movement/road/status/v2"
         );
         let prefixed = TollEnvironment::custom("http://proxy.local/toll/").unwrap();
@@ -287,11 +217,17 @@ mod tests {
 
     #[test]
     fn scopes() {
-        assert_eq!(Mode::Road.scope(false), "toll:movement/road/v2");
-        assert_eq!(Mode::Road.scope(true), "toll:eu/movement/road/v2");
-        assert_eq!(Mode::Air.scope(false), "toll:movement/air");
         assert_eq!(
-            Mode::Maritime.query_path(),
+            mode_scope(TransportMode::Road, false),
+            "toll:movement/road/v2"
+        );
+        assert_eq!(
+            mode_scope(TransportMode::Road, true),
+            "toll:eu/movement/road/v2"
+        );
+        assert_eq!(mode_scope(TransportMode::Air, false), "toll:movement/air");
+        assert_eq!(
+            TransportMode::Maritime.query_base(),
             "/api/movement/maritime/status/v1"
         );
         assert_eq!(Service::Presentation.scope(false), "toll:movement/entry");

@@ -11,7 +11,7 @@
 //!   house messages (typed or raw JSON) to the road, air, rail or maritime
 //!   API, validates them locally with digitoll-model's rules for that mode
 //!   first, polls validation status, and wraps every query endpoint. The
-//!   mode-specific parts (base paths, scope, rule set) live in [`Mode`].
+//!   mode-specific parts (base paths, scope, rule set) live in [`TransportMode`] (the model's).
 //! * [`PresentationClient`] presents goods (house, master, container,
 //!   receptacle, ENS) with a client-supplied `requestId`, re-sending with the
 //!   same id when a response is lost ([`PresentationClient::present`]).
@@ -85,8 +85,9 @@ mod types;
 
 pub use arrival::ArrivalClient;
 pub use config::{PollConfig, ReconcileConfig, RetryConfig};
+pub use digitoll_model::TransportMode;
 pub use documents::{DocumentClient, Progress, UploadFile, UploadedDocument};
-pub use env::{Mode, Service, TollEnvironment};
+pub use env::{Service, TollEnvironment, mode_scope};
 pub use error::{
     AmbiguousContext, AuthStage, DocumentKey, Error, OAuthErrorBody, Operation, Origin, UploadError,
 };

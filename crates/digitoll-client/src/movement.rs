@@ -1,6 +1,6 @@
 //! The movement client: submissions, validation polling and queries for one
-//! [`Mode`] (road, air, rail, maritime). Mode-specific facts (base paths,
-//! scope, labels, the validation rule set) come from [`Mode`] only.
+//! [`TransportMode`] (road, air, rail, maritime). Mode-specific facts (base paths,
+//! scope, labels, the validation rule set) come from [`TransportMode`] only.
 
 use std::fmt;
 use std::sync::Arc;
@@ -14,8 +14,8 @@ use digitoll_model::responses::{
 use digitoll_model::road::{DeleteBody, HouseConsignment, MasterConsignment, Relation, Transport};
 use digitoll_model::{
     ContractProfile, MessageKind, Mrn, Outcome, PlaygroundFixtures, RequestId, RuleOverrides,
-    ValidationContext, ValidationReport, validate_delete, validate_house_for, validate_json_for,
-    validate_master, validate_relation, validate_transport_for,
+    TransportMode, ValidationContext, ValidationReport, validate_delete, validate_house_for,
+    validate_json_for, validate_master, validate_relation, validate_transport_for,
 };
 use maskinporten::{Clock, OrgNumber, SystemUser, TokenRequest};
 use reqwest::Method;
@@ -25,7 +25,7 @@ use url::Url;
 
 use crate::config::{PollConfig, ReconcileConfig, RetryConfig};
 use crate::core::{Body, Core, Failure, method_str};
-use crate::env::{Mode, TollEnvironment};
+use crate::env::{TollEnvironment, mode_scope, query_label};
 use crate::error::{AmbiguousContext, DocumentKey, Error, Origin};
 use crate::http::RawResponse;
 use crate::token::TollTokenProvider;
@@ -33,13 +33,13 @@ use crate::types::{
     Completed, Confirmation, DocumentKind, DocumentLookup, LookupWire, OneOrMany, Submission,
 };
 
-/// The road v2 client: a [`MovementClient`] built with [`Mode::Road`].
+/// The road v2 client: a [`MovementClient`] built with [`TransportMode::Road`].
 pub type RoadClient = MovementClient;
 
 /// A client for one movement API family (submission + query API).
 ///
 /// Every call gets a Toll token from the [`TollTokenProvider`] (scope from
-/// [`Mode::scope`]); a 401 invalidates that token and the call is repeated
+/// [`mode_scope`]); a 401 invalidates that token and the call is repeated
 /// once with a fresh one. GETs are retried on network errors, 5xx and 429
 /// (honouring `Retry-After`); POST/PUT/DELETE only when the connection could
 /// not be opened. See [`MovementClient::submit_master`] for what happens when
@@ -50,7 +50,7 @@ pub struct MovementClient {
 }
 
 struct Inner {
-    mode: Mode,
+    mode: TransportMode,
     core: Core,
     submission_base: Url,
     query_base: Url,
@@ -81,7 +81,7 @@ impl fmt::Debug for MovementClient {
 /// Builder for [`MovementClient`].
 #[derive(Debug)]
 pub struct MovementClientBuilder {
-    mode: Mode,
+    mode: TransportMode,
     tokens: TollTokenProvider,
     http: Option<reqwest::Client>,
     timeout: Duration,
@@ -207,7 +207,7 @@ impl MovementClientBuilder {
     /// [`Error::Config`] when the token request is invalid (e.g. both a
     /// `consumer_org` and a system user).
     pub fn build(self) -> Result<MovementClient, Error> {
-        let mut req = TokenRequest::builder().scope(self.mode.scope(self.foreign));
+        let mut req = TokenRequest::builder().scope(mode_scope(self.mode, self.foreign));
         if let Some(org) = self.consumer_org {
             req = req.consumer_org(org);
         }
@@ -228,8 +228,8 @@ impl MovementClientBuilder {
                 env: env.clone(),
                 profile,
                 mode: self.mode,
-                submission_base: env.join(self.mode.submission_path()),
-                query_base: env.join(self.mode.query_path()),
+                submission_base: env.join(&self.mode.submission_base()),
+                query_base: env.join(&self.mode.query_base()),
                 playground: self.playground.unwrap_or_else(|| env.is_playground()),
                 core: Core {
                     tokens: self.tokens,
@@ -306,7 +306,7 @@ pub(crate) fn document_key(kind: DocumentKind, msg: &Value) -> Option<DocumentKe
 
 impl MovementClient {
     /// Starts a builder for `mode`; the host comes from the token provider's environment.
-    pub fn builder(mode: Mode, tokens: TollTokenProvider) -> MovementClientBuilder {
+    pub fn builder(mode: TransportMode, tokens: TollTokenProvider) -> MovementClientBuilder {
         MovementClientBuilder {
             mode,
             tokens,
@@ -331,11 +331,11 @@ impl MovementClient {
     /// # Errors
     /// As [`MovementClientBuilder::build`].
     pub fn road(tokens: TollTokenProvider) -> Result<Self, Error> {
-        Self::builder(Mode::Road, tokens).build()
+        Self::builder(TransportMode::Road, tokens).build()
     }
 
     /// The API family.
-    pub fn mode(&self) -> Mode {
+    pub fn mode(&self) -> TransportMode {
         self.inner.mode
     }
 
@@ -357,7 +357,7 @@ impl MovementClient {
     /// The URL of this mode's endpoint `name` (`transport.create`, …) from
     /// the client's contract profile.
     fn endpoint(&self, name: &str, params: &[(&str, &str)]) -> Result<Url, Error> {
-        let id = format!("{}.{name}", self.inner.mode.as_str());
+        let id = format!("{}.{name}", self.inner.mode.path_segment());
         self.inner
             .env
             .endpoint_url(&self.inner.profile, &id, params)
@@ -370,8 +370,8 @@ impl MovementClient {
 
     fn label(&self, api: Api) -> &'static str {
         match api {
-            Api::Submission => self.inner.mode.as_str(),
-            Api::Query => self.inner.mode.query_label(),
+            Api::Submission => self.inner.mode.path_segment(),
+            Api::Query => query_label(self.inner.mode),
         }
     }
 
@@ -486,12 +486,7 @@ impl MovementClient {
             return Ok(());
         }
         let text = msg.to_string();
-        match validate_json_for(
-            self.inner.mode.transport_mode(),
-            kind,
-            &text,
-            &self.context(first),
-        ) {
+        match validate_json_for(self.inner.mode, kind, &text, &self.context(first)) {
             Ok((_, report)) => self.check(kind, &report),
             Err(malformed) => Err(Error::Rejected {
                 origin: Origin::Local,
@@ -540,7 +535,7 @@ impl MovementClient {
         if self.validates() {
             self.check(
                 MessageKind::Transport,
-                &validate_transport_for(self.inner.mode.transport_mode(), msg, &self.context(true)),
+                &validate_transport_for(self.inner.mode, msg, &self.context(true)),
             )?;
         }
         self.post_message(DocumentKind::Transport, Self::to_value(msg)?)
@@ -580,7 +575,7 @@ impl MovementClient {
         if self.validates() {
             self.check(
                 MessageKind::HouseConsignment,
-                &validate_house_for(self.inner.mode.transport_mode(), msg, &self.context(true)),
+                &validate_house_for(self.inner.mode, msg, &self.context(true)),
             )?;
         }
         self.post_message(DocumentKind::HouseConsignment, Self::to_value(msg)?)
@@ -713,11 +708,7 @@ impl MovementClient {
         if self.validates() {
             self.check(
                 MessageKind::Transport,
-                &validate_transport_for(
-                    self.inner.mode.transport_mode(),
-                    msg,
-                    &self.context(false),
-                ),
+                &validate_transport_for(self.inner.mode, msg, &self.context(false)),
             )?;
         }
         self.send_unsafe(
@@ -765,7 +756,7 @@ impl MovementClient {
         if self.validates() {
             self.check(
                 MessageKind::HouseConsignment,
-                &validate_house_for(self.inner.mode.transport_mode(), msg, &self.context(false)),
+                &validate_house_for(self.inner.mode, msg, &self.context(false)),
             )?;
         }
         self.send_unsafe(

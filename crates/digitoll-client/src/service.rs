@@ -11,14 +11,15 @@ use std::time::{Duration, Instant};
 use digitoll_model::codes::ProcessingStatus;
 use digitoll_model::responses::{SyncErrorBody, SyncValidationError, ValidationStatus};
 use digitoll_model::{
-    ContractProfile, Outcome, PlaygroundFixtures, RequestId, ValidationContext, ValidationReport,
+    ContractProfile, Outcome, PlaygroundFixtures, RequestId, TransportMode, ValidationContext,
+    ValidationReport,
 };
 use maskinporten::{OrgNumber, SystemUser, TokenRequest};
 use url::Url;
 
 use crate::config::{PollConfig, RetryConfig};
 use crate::core::Core;
-use crate::env::{Mode, Service, TollEnvironment};
+use crate::env::{Service, TollEnvironment};
 use crate::error::{Error, Operation, Origin};
 use crate::http::RawResponse;
 use crate::token::TollTokenProvider;
@@ -101,8 +102,8 @@ impl Parts {
     }
 
     /// The token request of a movement mode's query API (entry status).
-    pub(crate) fn mode_request(&self, mode: Mode) -> Result<TokenRequest, Error> {
-        self.token_request(mode.scope(self.foreign))
+    pub(crate) fn mode_request(&self, mode: TransportMode) -> Result<TokenRequest, Error> {
+        self.token_request(crate::env::mode_scope(mode, self.foreign))
     }
 
     /// The context for local validation: the token provider's clock, and

@@ -17,6 +17,13 @@ pub enum DocumentKind {
 }
 
 impl DocumentKind {
+    /// The three documents, transport first.
+    pub const ALL: [DocumentKind; 3] = [
+        Self::Transport,
+        Self::MasterConsignment,
+        Self::HouseConsignment,
+    ];
+
     /// The URL path segment, e.g. `master-consignment` (the model's
     /// [`MessageKind::path_segment`], the one place these names live).
     pub fn path_segment(self) -> &'static str {

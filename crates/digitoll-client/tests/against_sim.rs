@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::*;
 use digitoll_client::{
-    Confirmation, DocumentKey, DocumentKind, Error, Mode, MovementClient, Origin, PollConfig,
-    ReconcileConfig, Submission, TollEnvironment, TollTokenProvider,
+    Confirmation, DocumentKey, DocumentKind, Error, MovementClient, Origin, PollConfig,
+    ReconcileConfig, Submission, TollEnvironment, TollTokenProvider, TransportMode,
 };
 use digitoll_model::road::{HouseConsignment, MasterConsignment, Transport};
 use digitoll_model::{MessageKind, Mrn};
@@ -30,7 +30,7 @@ fn client(sim: &RunningSimulator) -> MovementClient {
         TollTokenProvider::builder(mp_client(sim), TollEnvironment::Custom(sim.base_url()))
             .retry(fast_retry())
             .build();
-    MovementClient::builder(Mode::Road, tokens)
+    MovementClient::builder(TransportMode::Road, tokens)
         .retry(fast_retry())
         .playground_rules(true)
         .poll(PollConfig {
@@ -173,7 +173,7 @@ async fn full_chain_transport_master_house_tree_and_entry() {
 async fn toll_answers_the_same_as_local_validation() {
     let sim = sim().await;
     let tokens = TollTokenProvider::new(mp_client(&sim), TollEnvironment::Custom(sim.base_url()));
-    let unchecked = MovementClient::builder(Mode::Road, tokens)
+    let unchecked = MovementClient::builder(TransportMode::Road, tokens)
         .validate_before_send(false)
         .poll(PollConfig {
             first_delay: Duration::from_millis(120),

@@ -11,9 +11,10 @@ use std::time::Duration;
 
 use common::*;
 use digitoll_client::{
-    ArrivalClient, DocumentClient, Error, FileCursorStore, FollowError, LatestSignals, Mode,
+    ArrivalClient, DocumentClient, Error, FileCursorStore, FollowError, LatestSignals,
     MovementClient, Origin, PollConfig, PresentationClient, PresentationConfirmation,
-    RoutingClient, RoutingFeed, RoutingFollower, TollEnvironment, TollTokenProvider, UploadFile,
+    RoutingClient, RoutingFeed, RoutingFollower, TollEnvironment, TollTokenProvider, TransportMode,
+    UploadFile,
 };
 use digitoll_model::documents::DocumentType;
 use digitoll_model::entry::{ArrivalRequest, Presentation, PresentationKind};
@@ -62,7 +63,7 @@ fn poll() -> PollConfig {
     }
 }
 
-fn movement(sim: &RunningSimulator, mode: Mode) -> MovementClient {
+fn movement(sim: &RunningSimulator, mode: TransportMode) -> MovementClient {
     MovementClient::builder(mode, tokens(sim))
         .retry(fast_retry())
         .playground_rules(true)
@@ -83,7 +84,7 @@ fn build<C: digitoll_client::BuildClient>(b: digitoll_client::ApiClientBuilder<C
 
 /// Road transport, master and house submitted and linked; the transport MRN.
 async fn road_chain(sim: &RunningSimulator) -> Mrn {
-    let road = movement(sim, Mode::Road);
+    let road = movement(sim, TransportMode::Road);
     let t: Transport = json(VALID_TRANSPORT);
     let m: MasterConsignment = json(VALID_MASTER);
     let h: HouseConsignment = json(VALID_HOUSE);
@@ -101,9 +102,9 @@ fn doc(number: &str, t: &str) -> DocumentRef {
 async fn air_rail_maritime_transports_get_mrns_and_entry() {
     let sim = sim().await;
     for (mode, text) in [
-        (Mode::Air, AIR),
-        (Mode::Rail, RAIL),
-        (Mode::Maritime, MARITIME),
+        (TransportMode::Air, AIR),
+        (TransportMode::Rail, RAIL),
+        (TransportMode::Maritime, MARITIME),
     ] {
         let client = movement(&sim, mode);
         client.test_auth().await.unwrap();
@@ -146,10 +147,10 @@ async fn air_rail_maritime_transports_get_mrns_and_entry() {
 async fn local_mode_validation_matches_the_simulators_answers() {
     let sim = sim().await;
     for (mode, text) in [
-        (Mode::Air, AIR_NO_FLIGHT),
-        (Mode::Air, AIR_ROAD_CODES),
-        (Mode::Rail, RAIL_SHIP_ID),
-        (Mode::Maritime, MARITIME_INLAND),
+        (TransportMode::Air, AIR_NO_FLIGHT),
+        (TransportMode::Air, AIR_ROAD_CODES),
+        (TransportMode::Rail, RAIL_SHIP_ID),
+        (TransportMode::Maritime, MARITIME_INLAND),
     ] {
         let t: Transport = json(text);
         let local = movement(&sim, mode)
@@ -304,7 +305,7 @@ async fn arrival_gives_entry_and_routing_signals() {
     };
     arrival.submit_and_wait(&body).await.unwrap();
     let entry = arrival
-        .wait_for_entry(Mode::Road, &transport)
+        .wait_for_entry(TransportMode::Road, &transport)
         .await
         .unwrap();
     assert!(entry.valid_entry);
@@ -505,7 +506,7 @@ async fn every_document_type_uploads_to_the_simulator() {
     for (d, ext) in stored.iter().zip(SAMPLE_EXTENSIONS) {
         assert_eq!(d.file_kind.extension(), ext);
         assert_eq!(d.file_name, format!("doc.{ext}"));
-        let hash = hex(&sha2::Sha256::digest(sample_file(ext)));
+        let hash = hex::encode(sha2::Sha256::digest(sample_file(ext)));
         assert_eq!(d.sha256, hash, "{ext}: the bytes arrived intact");
         assert_eq!(d.org, digitoll_sim::DEMO_ORG_NO);
     }
@@ -572,8 +573,4 @@ async fn a_presentation_whose_response_is_dropped_is_resent_with_the_same_id() {
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
     assert_eq!(ctl.uploaded_documents().len(), 1);
     sim.shutdown().await;
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use common::*;
 use digitoll_client::{
-    Error, Mode, MovementClient, PollConfig, PresentationClient, TollEnvironment, TollTokenProvider,
+    Error, MovementClient, PollConfig, PresentationClient, TollEnvironment, TollTokenProvider,
+    TransportMode,
 };
 use digitoll_model::ContractProfile;
 use digitoll_model::entry::{Presentation, PresentationKind};
@@ -73,7 +74,7 @@ async fn client_and_simulator_with_the_same_profile_move_paths_together() {
     let sim = sim(Some(&profile)).await;
     let tokens = tokens(&sim, profile.clone());
     assert_eq!(tokens.endpoint().path(), "/auth/exchange");
-    let road = MovementClient::builder(Mode::Road, tokens.clone())
+    let road = MovementClient::builder(TransportMode::Road, tokens.clone())
         .retry(fast_retry())
         .playground_rules(true)
         .poll(poll())
@@ -134,7 +135,7 @@ async fn a_client_whose_profile_moves_a_path_the_simulator_does_not_know_gets_40
         .unwrap();
     // The default exchange path, so the token chain works.
     let road = MovementClient::builder(
-        Mode::Road,
+        TransportMode::Road,
         tokens(&sim, Arc::new(ContractProfile::default())),
     )
     .retry(fast_retry())
@@ -163,7 +164,7 @@ async fn local_validation_follows_the_profiles_rule_overrides() {
     let t: Transport = json(text);
     let sim = sim(None).await;
     let strict = MovementClient::builder(
-        Mode::Road,
+        TransportMode::Road,
         tokens(&sim, Arc::new(ContractProfile::default())),
     )
     .retry(fast_retry())
@@ -183,7 +184,7 @@ async fn local_validation_follows_the_profiles_rule_overrides() {
         "relaxed.toml",
     )
     .unwrap();
-    let client = MovementClient::builder(Mode::Road, tokens(&sim, Arc::new(relaxed)))
+    let client = MovementClient::builder(TransportMode::Road, tokens(&sim, Arc::new(relaxed)))
         .retry(fast_retry())
         .playground_rules(true)
         .build()

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use digitoll_client::{ArrivalClient, Error, Mode, Operation, Origin, PollConfig};
+use digitoll_client::{ArrivalClient, Error, Operation, Origin, PollConfig, TransportMode};
 use digitoll_model::entry::ArrivalRequest;
 use digitoll_model::{Mrn, RequestId};
 use serde_json::{Value, json};
@@ -180,7 +180,7 @@ async fn entry_status_uses_the_arrival_api_with_each_modes_scope() {
         })))
         .mount(&s.toll)
         .await;
-    for mode in Mode::ALL {
+    for mode in TransportMode::ALL {
         let st = c.entry_status(mode, &mrn).await.unwrap();
         assert!(st.valid_entry, "{mode}");
     }
@@ -223,7 +223,7 @@ async fn wait_for_entry_polls_through_404_and_false_until_valid() {
         .mount(&s.toll)
         .await;
     let st = client(&s)
-        .wait_for_entry(Mode::Road, &Mrn::parse(MRN_T).unwrap())
+        .wait_for_entry(TransportMode::Road, &Mrn::parse(MRN_T).unwrap())
         .await
         .unwrap();
     assert!(st.valid_entry);
@@ -245,7 +245,10 @@ async fn wait_for_entry_polls_through_404_and_false_until_valid() {
         .build()
         .unwrap();
     let st = c
-        .wait_for_entry(Mode::Air, &Mrn::parse("26NOTRANSPORT00002").unwrap())
+        .wait_for_entry(
+            TransportMode::Air,
+            &Mrn::parse("26NOTRANSPORT00002").unwrap(),
+        )
         .await
         .unwrap();
     assert!(!st.valid_entry);

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use digitoll_client::{DocumentKind, Error, Mode, MovementClient, Origin};
+use digitoll_client::{DocumentKind, Error, MovementClient, Origin, TransportMode};
 use digitoll_model::road::Transport;
 use digitoll_model::{MessageKind, Mrn, ValidationContext, validate_json_for};
 use serde_json::json;
@@ -24,20 +24,20 @@ const RAIL_SHIP_ID: &str =
 const MARITIME_INLAND: &str =
     include_str!("../../../examples/maritime/invalid-transport-inland-waterway.json");
 
-fn example(mode: Mode) -> &'static str {
+fn example(mode: TransportMode) -> &'static str {
     match mode {
-        Mode::Air => AIR,
-        Mode::Rail => RAIL,
-        Mode::Maritime => MARITIME,
-        Mode::Road => VALID_TRANSPORT,
+        TransportMode::Air => AIR,
+        TransportMode::Rail => RAIL,
+        TransportMode::Maritime => MARITIME,
+        TransportMode::Road => VALID_TRANSPORT,
     }
 }
 
-fn segment(mode: Mode) -> &'static str {
-    mode.as_str()
+fn segment(mode: TransportMode) -> &'static str {
+    mode.path_segment()
 }
 
-fn mode_client(s: &Setup, mode: Mode) -> MovementClient {
+fn mode_client(s: &Setup, mode: TransportMode) -> MovementClient {
     MovementClient::builder(mode, s.tokens.clone())
         .retry(fast_retry())
         .poll(fast_poll())
@@ -46,9 +46,9 @@ fn mode_client(s: &Setup, mode: Mode) -> MovementClient {
 }
 
 /// What digitoll-model says about `text` for `mode`.
-fn model_report(mode: Mode, text: &str) -> digitoll_model::ValidationReport {
+fn model_report(mode: TransportMode, text: &str) -> digitoll_model::ValidationReport {
     let ctx = ValidationContext::new(time::OffsetDateTime::now_utc());
-    validate_json_for(mode.transport_mode(), MessageKind::Transport, text, &ctx)
+    validate_json_for(mode, MessageKind::Transport, text, &ctx)
         .unwrap()
         .1
 }
@@ -56,7 +56,11 @@ fn model_report(mode: Mode, text: &str) -> digitoll_model::ValidationReport {
 #[tokio::test]
 async fn every_mode_submits_to_its_own_paths_with_its_own_scope() {
     let s = setup().await;
-    for mode in [Mode::Air, Mode::Rail, Mode::Maritime] {
+    for mode in [
+        TransportMode::Air,
+        TransportMode::Rail,
+        TransportMode::Maritime,
+    ] {
         let m = segment(mode);
         Mock::given(method("POST"))
             .and(path(format!("/api/movement/{m}/v1/transport")))
@@ -100,7 +104,7 @@ async fn every_mode_submits_to_its_own_paths_with_its_own_scope() {
 #[tokio::test]
 async fn air_without_flight_number_is_refused_locally_and_nothing_is_sent() {
     let s = setup().await;
-    let air = mode_client(&s, Mode::Air);
+    let air = mode_client(&s, TransportMode::Air);
     let t: Transport = json(AIR_NO_FLIGHT);
     match air.submit_transport(&t).await.unwrap_err() {
         Error::Rejected {
@@ -116,7 +120,7 @@ async fn air_without_flight_number_is_refused_locally_and_nothing_is_sent() {
             );
             assert_eq!(
                 errors,
-                model_report(Mode::Air, AIR_NO_FLIGHT).sync_errors(),
+                model_report(TransportMode::Air, AIR_NO_FLIGHT).sync_errors(),
                 "the client reports exactly the model's errors"
             );
         }
@@ -133,11 +137,11 @@ async fn air_without_flight_number_is_refused_locally_and_nothing_is_sent() {
 async fn each_mode_refuses_the_others_codes_with_the_models_errors() {
     let s = setup().await;
     for (mode, text) in [
-        (Mode::Air, AIR_ROAD_CODES),
-        (Mode::Rail, RAIL_SHIP_ID),
-        (Mode::Maritime, MARITIME_INLAND),
+        (TransportMode::Air, AIR_ROAD_CODES),
+        (TransportMode::Rail, RAIL_SHIP_ID),
+        (TransportMode::Maritime, MARITIME_INLAND),
         // A valid road transport is not a valid rail transport (mode code 3).
-        (Mode::Rail, VALID_TRANSPORT),
+        (TransportMode::Rail, VALID_TRANSPORT),
     ] {
         let client = mode_client(&s, mode);
         let raw: serde_json::Value = json(text);
@@ -166,7 +170,7 @@ async fn each_mode_refuses_the_others_codes_with_the_models_errors() {
         }
     }
     // The mode code rule names the mode's CL018 code.
-    let rail = model_report(Mode::Rail, VALID_TRANSPORT);
+    let rail = model_report(TransportMode::Rail, VALID_TRANSPORT);
     assert!(
         rail.business_errors()
             .iter()
@@ -189,7 +193,7 @@ async fn validation_can_be_turned_off_to_see_tolls_answer() {
         })))
         .mount(&s.toll)
         .await;
-    let air = MovementClient::builder(Mode::Air, s.tokens.clone())
+    let air = MovementClient::builder(TransportMode::Air, s.tokens.clone())
         .retry(fast_retry())
         .validate_before_send(false)
         .build()
@@ -230,7 +234,7 @@ async fn updates_deletes_and_queries_use_the_mode_paths() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"masterConsignments": []})))
         .mount(&s.toll)
         .await;
-    let sea = mode_client(&s, Mode::Maritime);
+    let sea = mode_client(&s, TransportMode::Maritime);
     let mrn = Mrn::parse(MRN_T).unwrap();
     let t: Transport = json(MARITIME);
     sea.update_transport(&mrn, &t).await.unwrap();

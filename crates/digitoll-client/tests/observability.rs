@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use digitoll_client::{Error, Mode, MovementClient, TollEnvironment, TollTokenProvider};
+use digitoll_client::{Error, MovementClient, TollEnvironment, TollTokenProvider, TransportMode};
 use digitoll_model::road::Transport;
 use digitoll_sim::Simulator;
 use metrics::{Counter, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, SharedString, Unit};
@@ -138,7 +138,7 @@ fn spans_and_metrics_per_request_without_secrets_and_unsent_posts_are_retried() 
                 )
                 .http_client(http.clone())
                 .build();
-                let road = MovementClient::builder(Mode::Road, tokens.clone())
+                let road = MovementClient::builder(TransportMode::Road, tokens.clone())
                     .http_client(http)
                     .retry(fast_retry())
                     .poll(fast_poll())

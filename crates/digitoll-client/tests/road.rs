@@ -944,10 +944,12 @@ async fn put_is_validated_as_an_update_and_other_modes_use_their_own_rules() {
         .respond_with(accepted())
         .mount(&s.toll)
         .await;
-    let air =
-        digitoll_client::MovementClient::builder(digitoll_client::Mode::Air, s.tokens.clone())
-            .build()
-            .unwrap();
+    let air = digitoll_client::MovementClient::builder(
+        digitoll_client::TransportMode::Air,
+        s.tokens.clone(),
+    )
+    .build()
+    .unwrap();
     let err = air
         .submit_raw(DocumentKind::Transport, &json!({"flight": "SK123"}))
         .await
@@ -962,11 +964,13 @@ async fn put_is_validated_as_an_update_and_other_modes_use_their_own_rules() {
         ),
         "{err:?}"
     );
-    let unchecked =
-        digitoll_client::MovementClient::builder(digitoll_client::Mode::Air, s.tokens.clone())
-            .validate_before_send(false)
-            .build()
-            .unwrap();
+    let unchecked = digitoll_client::MovementClient::builder(
+        digitoll_client::TransportMode::Air,
+        s.tokens.clone(),
+    )
+    .validate_before_send(false)
+    .build()
+    .unwrap();
     let sub = unchecked
         .submit_raw(DocumentKind::Transport, &json!({"flight": "SK123"}))
         .await

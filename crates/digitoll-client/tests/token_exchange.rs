@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use base64::Engine;
 use common::*;
-use digitoll_client::{AuthStage, Error, Mode, MovementClient, TollEnvironment, TollTokenProvider};
+use digitoll_client::{
+    AuthStage, Error, MovementClient, TollEnvironment, TollTokenProvider, TransportMode,
+};
 use maskinporten::{Clock, ManualClock, TokenRequest};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -289,12 +291,12 @@ async fn forbidden_names_the_scope() {
 async fn scope_per_mode_and_for_foreign_businesses() {
     let s = setup().await;
     assert_eq!(s.road.token_request().scope(), "toll:movement/road/v2");
-    let eu = MovementClient::builder(Mode::Road, s.tokens.clone())
+    let eu = MovementClient::builder(TransportMode::Road, s.tokens.clone())
         .foreign_business(true)
         .build()
         .unwrap();
     assert_eq!(eu.token_request().scope(), "toll:eu/movement/road/v2");
-    let air = MovementClient::builder(Mode::Air, s.tokens.clone())
+    let air = MovementClient::builder(TransportMode::Air, s.tokens.clone())
         .build()
         .unwrap();
     assert_eq!(air.token_request().scope(), "toll:movement/air");

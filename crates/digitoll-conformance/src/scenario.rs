@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use digitoll_client::{
-    DocumentClient, DocumentKey, DocumentKind, Mode, MovementClient, PollConfig,
-    PresentationClient, RetryConfig, RoutingClient, RoutingFeed, Submission, TollEnvironment,
-    TollTokenProvider, UploadFile,
+    DocumentClient, DocumentKey, DocumentKind, MovementClient, PollConfig, PresentationClient,
+    RetryConfig, RoutingClient, RoutingFeed, Submission, TollEnvironment, TollTokenProvider,
+    TransportMode, UploadFile,
 };
 use digitoll_model::documents::DocumentType;
 use digitoll_model::entry::{Presentation, PresentationKind};
@@ -312,12 +312,12 @@ pub(crate) async fn run(
         .build();
 
     // 3. The token exchange, test-auth and a harmless query per movement API.
-    for mode in Mode::ALL {
-        let scope = mode.scope(false);
-        let name = mode.as_str();
+    for mode in TransportMode::ALL {
+        let scope = mode.scope();
+        let name = mode.path_segment();
         let held = has(scope);
         if !held {
-            if mode == Mode::Road {
+            if mode == TransportMode::Road {
                 for (id, label) in ROAD_STEPS {
                     r.skip(id, label, scope);
                 }
@@ -332,7 +332,7 @@ pub(crate) async fn run(
             .poll(side.poll)
             .build()
             .map_err(|e| crate::Error::Setup(format!("{name} client: {e}")))?;
-        if mode == Mode::Road {
+        if mode == TransportMode::Road {
             let id = "toll.token-exchange";
             r.begin(id);
             let result = match TokenRequest::for_scopes([scope]) {
@@ -351,7 +351,7 @@ pub(crate) async fn run(
             Err(e) => err(e),
         };
         r.record(&id, &format!("{name} test-auth"), result);
-        if mode == Mode::Road {
+        if mode == TransportMode::Road {
             road(&mut r, &client, docs).await;
         }
     }
@@ -434,7 +434,7 @@ pub(crate) async fn run(
 
     // 6. Deletes last (after the presentation), in reverse order of creation.
     if has(ROAD_SCOPE) {
-        let client = MovementClient::builder(Mode::Road, tokens.clone())
+        let client = MovementClient::builder(TransportMode::Road, tokens.clone())
             .validate_before_send(false)
             .playground_rules(true)
             .retry(RetryConfig::none())

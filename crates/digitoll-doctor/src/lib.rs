@@ -37,8 +37,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use digitoll_client::{
-    Error as TollError, Mode, MovementClient, PresentationClient, RoutingClient, RoutingFeed,
-    TollEnvironment, TollTokenProvider,
+    Error as TollError, MovementClient, PresentationClient, RoutingClient, RoutingFeed,
+    TollEnvironment, TollTokenProvider, TransportMode,
 };
 use maskinporten::{
     CertEnvironmentHint, Environment, MaskinportenClient, MpCode, OrgNumber, RetryPolicy, Signer,
@@ -875,7 +875,7 @@ fn toll_failure(id: &str, title: &str, scope: &str, e: &TollError) -> Check {
 /// The read-only calls that prove an API is usable.
 #[derive(Debug, Clone, Copy)]
 enum ApiProbe {
-    Movement(Mode, bool),
+    Movement(TransportMode, bool),
     Entry(bool),
     Documents,
 }
@@ -890,10 +890,10 @@ impl ApiProbe {
             None => (false, scope.strip_prefix("toll:")?),
         };
         Some(match rest {
-            "movement/road/v2" => Self::Movement(Mode::Road, foreign),
-            "movement/air" => Self::Movement(Mode::Air, foreign),
-            "movement/rail" => Self::Movement(Mode::Rail, foreign),
-            "movement/maritime" => Self::Movement(Mode::Maritime, foreign),
+            "movement/road/v2" => Self::Movement(TransportMode::Road, foreign),
+            "movement/air" => Self::Movement(TransportMode::Air, foreign),
+            "movement/rail" => Self::Movement(TransportMode::Rail, foreign),
+            "movement/maritime" => Self::Movement(TransportMode::Maritime, foreign),
             "movement/entry" => Self::Entry(foreign),
             "goodsdeclaration/document.write" => Self::Documents,
             _ => return None,
@@ -902,7 +902,7 @@ impl ApiProbe {
 
     fn name(self) -> &'static str {
         match self {
-            Self::Movement(m, _) => m.as_str(),
+            Self::Movement(m, _) => m.path_segment(),
             Self::Entry(_) => "entry",
             Self::Documents => "documents",
         }
@@ -910,10 +910,10 @@ impl ApiProbe {
 
     fn label(self) -> &'static str {
         match self {
-            Self::Movement(Mode::Road, _) => "Road",
-            Self::Movement(Mode::Air, _) => "Air",
-            Self::Movement(Mode::Rail, _) => "Rail",
-            Self::Movement(Mode::Maritime, _) => "Maritime",
+            Self::Movement(TransportMode::Road, _) => "Road",
+            Self::Movement(TransportMode::Air, _) => "Air",
+            Self::Movement(TransportMode::Rail, _) => "Rail",
+            Self::Movement(TransportMode::Maritime, _) => "Maritime",
             Self::Entry(_) => "Presentation and routing",
             Self::Documents => "Document upload",
         }
@@ -1043,11 +1043,11 @@ mod tests {
     fn scopes_map_to_apis() {
         assert!(matches!(
             ApiProbe::for_scope("toll:movement/road/v2"),
-            Some(ApiProbe::Movement(Mode::Road, false))
+            Some(ApiProbe::Movement(TransportMode::Road, false))
         ));
         assert!(matches!(
             ApiProbe::for_scope("toll:eu/movement/air"),
-            Some(ApiProbe::Movement(Mode::Air, true))
+            Some(ApiProbe::Movement(TransportMode::Air, true))
         ));
         assert!(matches!(
             ApiProbe::for_scope("toll:movement/entry"),

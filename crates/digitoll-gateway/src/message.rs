@@ -3,8 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use digitoll_client::{DocumentKey, DocumentKind, Mode};
-use digitoll_model::MessageKind;
+use digitoll_client::{DocumentKey, DocumentKind};
+use digitoll_model::{MessageKind, TransportMode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -24,19 +24,19 @@ pub enum ApiMode {
 }
 
 impl ApiMode {
-    /// The client's mode.
-    pub fn client_mode(self) -> Mode {
+    /// The model's mode (which the client takes).
+    pub fn client_mode(self) -> TransportMode {
         match self {
-            Self::Road => Mode::Road,
-            Self::Air => Mode::Air,
-            Self::Rail => Mode::Rail,
-            Self::Maritime => Mode::Maritime,
+            Self::Road => TransportMode::Road,
+            Self::Air => TransportMode::Air,
+            Self::Rail => TransportMode::Rail,
+            Self::Maritime => TransportMode::Maritime,
         }
     }
 
     /// The text stored as the message's `api`.
     pub fn as_str(self) -> &'static str {
-        self.client_mode().as_str()
+        self.client_mode().path_segment()
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use digitoll_client::{
-    Mode, MovementClient, ReconcileConfig, RetryConfig, TollEnvironment, TollTokenProvider,
+    MovementClient, ReconcileConfig, RetryConfig, TollEnvironment, TollTokenProvider, TransportMode,
 };
 use digitoll_model::{ContractProfile, RuleOverrides};
 use digitoll_store::{Environment, Store, Tenant, TenantId, TenantKeyMaterial, ValidationMode};
@@ -30,15 +30,15 @@ pub struct TenantRuntime {
     /// The rule severities its checking clients use (instance profile with
     /// the tenant's over it, as read when the runtime was built).
     pub rules: RuleOverrides,
-    clients: HashMap<Mode, MovementClient>,
-    unchecked: HashMap<Mode, MovementClient>,
+    clients: HashMap<TransportMode, MovementClient>,
+    unchecked: HashMap<TransportMode, MovementClient>,
 }
 
 impl TenantRuntime {
     /// The movement client for `mode`; it validates before sending, with the
     /// tenant's effective rule severities (instance profile, tenant profile
     /// over it).
-    pub fn client(&self, mode: Mode) -> &MovementClient {
+    pub fn client(&self, mode: TransportMode) -> &MovementClient {
         // Every mode is built in `build`, so the lookup cannot miss.
         self.clients
             .get(&mode)
@@ -49,7 +49,7 @@ impl TenantRuntime {
     /// messages go through [`TenantRuntime::client`]'s local check again;
     /// advisory and off messages are sent without the client's rule checks
     /// (`validate_before_send(false)`), so Toll judges them.
-    pub fn client_for(&self, mode: Mode, validation: ValidationMode) -> &MovementClient {
+    pub fn client_for(&self, mode: TransportMode, validation: ValidationMode) -> &MovementClient {
         match validation {
             ValidationMode::Strict => self.client(mode),
             ValidationMode::Advisory | ValidationMode::Off => self
@@ -256,7 +256,7 @@ impl Runtimes {
             .build();
         let mut clients = HashMap::new();
         let mut unchecked = HashMap::new();
-        for mode in Mode::ALL {
+        for mode in TransportMode::ALL {
             let builder = || {
                 MovementClient::builder(mode, toll.clone())
                     .http_client(self.http.clone())

@@ -198,13 +198,10 @@ impl TenantValidation {
             });
         }
         let text = serde_json::to_string(body).map_err(|e| ApiError::Internal(e.to_string()))?;
-        let (_, report) = validate_json_for(
-            mode.client_mode().transport_mode(),
-            kind,
-            &text,
-            &self.context(first),
-        )
-        .map_err(|e| ApiError::bad_request("invalid_json", e.to_string(), Some("body".into())))?;
+        let (_, report) = validate_json_for(mode.client_mode(), kind, &text, &self.context(first))
+            .map_err(|e| {
+                ApiError::bad_request("invalid_json", e.to_string(), Some("body".into()))
+            })?;
         if self.mode == ValidationMode::Strict && !report.is_valid() {
             return Err(ApiError::Validation {
                 sync: report.sync_errors().to_vec(),

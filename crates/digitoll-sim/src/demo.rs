@@ -25,7 +25,6 @@
 //!   demo material only).
 
 use std::fs;
-use std::io::Write as _;
 use std::path::Path;
 
 use secrecy::ExposeSecret as _;
@@ -115,13 +114,18 @@ pub(crate) fn write_credentials(
     };
     fs::create_dir_all(dir).map_err(io(dir))?;
     let key_path = dir.join("demo-key.pem");
-    write_private(&key_path, demo.key.pkcs8_pem().expose_secret().as_bytes())
-        .map_err(io(&key_path))?;
+    // The demo files are regenerated on every run: overwrite.
+    digitoll_fs::write_private(
+        &key_path,
+        demo.key.pkcs8_pem().expose_secret().as_bytes(),
+        true,
+    )
+    .map_err(io(&key_path))?;
     let chain_path = dir.join("demo-cert-chain.pem");
     fs::write(&chain_path, demo.certificate.chain_pem()).map_err(io(&chain_path))?;
     let p12_path = dir.join("demo-cert.p12");
     let p12 = demo.certificate.to_pkcs12(DEMO_P12_PASSWORD)?;
-    write_private(&p12_path, &p12).map_err(io(&p12_path))?;
+    digitoll_fs::write_private(&p12_path, &p12, true).map_err(io(&p12_path))?;
     let issuer = control.issuer();
     let manifest = json!({
         "client_id": DEMO_CLIENT_ID,
@@ -141,23 +145,4 @@ pub(crate) fn write_credentials(
     let text = serde_json::to_string_pretty(&manifest).unwrap_or_default();
     fs::write(&json_path, text + "\n").map_err(io(&json_path))?;
     Ok(())
-}
-
-/// Writes a secret file readable only by its owner (on Unix).
-fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-        options.mode(0o600);
-        let mut file = options.open(path)?;
-        file.set_permissions(fs::Permissions::from_mode(0o600))?;
-        file.write_all(contents)
-    }
-    #[cfg(not(unix))]
-    {
-        let mut file = options.open(path)?;
-        file.write_all(contents)
-    }
 }

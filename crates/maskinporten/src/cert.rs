@@ -152,7 +152,7 @@ impl CertificateInfo {
             serial: serial.replace(':', "").to_uppercase(),
             not_before,
             not_after,
-            sha256_thumbprint: hex(&Sha256::digest(leaf_der)),
+            sha256_thumbprint: hex::encode(Sha256::digest(leaf_der)),
             chain: entries,
             environment_hint,
         })
@@ -229,15 +229,6 @@ fn environment_hint(chain: &[ChainEntry]) -> CertEnvironmentHint {
     } else {
         CertEnvironmentHint::Unknown
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
-use rand::Rng;
 use secrecy::SecretString;
 use time::OffsetDateTime;
 use tracing::Instrument;
@@ -72,12 +71,7 @@ impl RetryPolicy {
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .initial_backoff
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
-            .min(self.max_backoff);
-        let max_ms = exp.as_millis() as u64;
-        Duration::from_millis(rand::rng().random_range(0..=max_ms))
+        crate::backoff(self.initial_backoff, self.max_backoff, attempt)
     }
 }
 

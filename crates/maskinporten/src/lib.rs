@@ -27,6 +27,7 @@
 
 #![warn(missing_docs)]
 
+mod backoff;
 mod cache;
 mod cert;
 mod client;
@@ -44,6 +45,7 @@ pub mod selfservice;
 mod signer;
 mod token;
 
+pub use backoff::{backoff, backoff_cap};
 pub use cache::{expiry_safety, refresh_margin};
 pub use cert::{CertEnvironmentHint, CertificateError, CertificateInfo, ChainEntry};
 pub use client::{

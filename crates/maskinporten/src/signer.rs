@@ -155,7 +155,7 @@ pub trait Signer: Send + Sync + fmt::Debug {
                     .first()
                     .and_then(|c| STANDARD.decode(c).ok())
                     .unwrap_or_default();
-                format!("x5t#S256:{}", crate::cert::hex(&Sha256::digest(der)))
+                format!("x5t#S256:{}", hex::encode(Sha256::digest(der)))
             }
         }
     }

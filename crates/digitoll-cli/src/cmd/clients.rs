@@ -423,9 +423,11 @@ pub(crate) async fn rotate(args: KeysRotateArgs) -> anyhow::Result<ExitCode> {
         .try_into()?;
     let dir = creds_path.parent().unwrap_or(Path::new("."));
     let key_name = format!("key-{}.pem", &kid[..12.min(kid.len())]);
-    super::onboard::write_private(
+    // Replaces a key file of the same kid (its behaviour so far).
+    digitoll_fs::write_private(
         &dir.join(&key_name),
         key.to_pkcs8_pem()?.expose_secret().as_bytes(),
+        true,
     )?;
     let new_signer: Arc<dyn Signer> = Arc::new(RsaSigner::with_kid(key, kid.clone()));
 

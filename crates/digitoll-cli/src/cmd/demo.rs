@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow};
 use digitoll_client::{
-    DocumentKind, Mode, MovementClient, PollConfig, RoutingClient, RoutingFeed, Submission,
-    TollEnvironment, TollTokenProvider,
+    DocumentKind, MovementClient, PollConfig, RoutingClient, RoutingFeed, Submission,
+    TollEnvironment, TollTokenProvider, TransportMode,
 };
 use digitoll_model::responses::ValidationStatus;
 use digitoll_model::{Mrn, TollInstant};
@@ -126,7 +126,7 @@ pub(crate) async fn run(
         ),
         json!({ "expires_in": toll_token.lifetime().as_secs() }),
     );
-    let road = MovementClient::builder(Mode::Road, tokens)
+    let road = MovementClient::builder(TransportMode::Road, tokens)
         .playground_rules(true)
         .poll(PollConfig {
             first_delay: Duration::from_millis(args.processing_ms.max(50)),

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
 use digitoll_client::{
-    ArrivalClient, DocumentClient, FileCursorStore, FollowError, Mode, PresentationClient,
-    RoutingClient, RoutingFeed, RoutingFollower, UploadFile,
+    ArrivalClient, DocumentClient, FileCursorStore, FollowError, PresentationClient, RoutingClient,
+    RoutingFeed, RoutingFollower, TransportMode, UploadFile,
 };
 use digitoll_model::ContractProfile;
 use digitoll_model::documents::DocumentType;
@@ -199,12 +199,7 @@ pub(crate) async fn arrival(
         }
         ArrivalCommand::Entry { toll, mrn, mode } => {
             let mrn = parse_mrn(&mrn)?;
-            let mode = match mode {
-                crate::cli::ModeArg::Road => Mode::Road,
-                crate::cli::ModeArg::Air => Mode::Air,
-                crate::cli::ModeArg::Rail => Mode::Rail,
-                crate::cli::ModeArg::Maritime => Mode::Maritime,
-            };
+            let mode = TransportMode::from(mode);
             let (tokens, _) = toll_tokens(&toll, &profile)?;
             let client = ArrivalClient::new(tokens).context("arrival client")?;
             match client.entry_status(mode, &mrn).await {

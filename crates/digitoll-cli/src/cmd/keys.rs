@@ -1,8 +1,5 @@
 //! `digitoll keys generate`.
 
-use std::fs::OpenOptions;
-use std::io::Write as _;
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
@@ -31,7 +28,7 @@ pub(crate) fn generate(args: KeysGenerateArgs) -> anyhow::Result<ExitCode> {
             bail!("{} exists; pass --force to overwrite it", p.display());
         }
     }
-    write_private(
+    digitoll_fs::write_private(
         &key_path,
         pair.private_pem.expose_secret().as_bytes(),
         args.force,
@@ -77,33 +74,4 @@ pub(crate) fn generate(args: KeysGenerateArgs) -> anyhow::Result<ExitCode> {
         outln!("Maskinporten keys expire one year after upload: rotate before then.");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Creates the file owner-only before any secret byte is written.
-fn write_private(path: &Path, bytes: &[u8], overwrite: bool) -> anyhow::Result<()> {
-    let mut opts = OpenOptions::new();
-    opts.write(true);
-    if overwrite {
-        opts.create(true).truncate(true);
-    } else {
-        opts.create_new(true);
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(0o600);
-    }
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        // An existing file keeps its mode on open; tighten it explicitly.
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("cannot restrict permissions of {}", path.display()))?;
-    }
-    f.write_all(bytes)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }

@@ -36,10 +36,12 @@ pub(crate) async fn run(command: Command, profile: Option<PathBuf>) -> anyhow::R
         Command::Cert(CertCommand::Inspect(args)) => cert::inspect(args),
         Command::Token(args) => token::run(*args).await,
         Command::Validate(args) => validate::run(&args, &*load()?),
-        Command::Road(cmd) => road::run(digitoll_client::Mode::Road, *cmd, load()?).await,
-        Command::Air(cmd) => road::run(digitoll_client::Mode::Air, *cmd, load()?).await,
-        Command::Rail(cmd) => road::run(digitoll_client::Mode::Rail, *cmd, load()?).await,
-        Command::Maritime(cmd) => road::run(digitoll_client::Mode::Maritime, *cmd, load()?).await,
+        Command::Road(cmd) => road::run(digitoll_client::TransportMode::Road, *cmd, load()?).await,
+        Command::Air(cmd) => road::run(digitoll_client::TransportMode::Air, *cmd, load()?).await,
+        Command::Rail(cmd) => road::run(digitoll_client::TransportMode::Rail, *cmd, load()?).await,
+        Command::Maritime(cmd) => {
+            road::run(digitoll_client::TransportMode::Maritime, *cmd, load()?).await
+        }
         Command::Demo(args) => demo::run(&args, load()?).await,
         Command::Present(args) => entry::present(*args, load()?).await,
         Command::Routing(cmd) => entry::routing(*cmd, load()?).await,

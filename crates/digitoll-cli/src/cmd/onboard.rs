@@ -303,28 +303,6 @@ fn print_steps(env_name: &str, foreign: bool, scopes: &[ScopeInfo], jwk_file: Op
     }
 }
 
-/// Writes a file readable only by its owner (private keys).
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(0o600);
-    }
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("cannot restrict {}", path.display()))?;
-    }
-    f.write_all(bytes)
-        .with_context(|| format!("cannot write {}", path.display()))
-}
-
 /// The key material chosen or made during onboarding.
 enum KeyChoice {
     Generated {
@@ -541,7 +519,12 @@ pub(crate) async fn run(args: OnboardArgs) -> anyhow::Result<ExitCode> {
             } else {
                 let pair = maskinporten::generate_key_pair(2048, maskinporten::Algorithm::RS256)
                     .context("generating the key pair")?;
-                write_private(&key_path, pair.private_pem.expose_secret().as_bytes())?;
+                // onboard replaces a key it generated before (its behaviour so far).
+                digitoll_fs::write_private(
+                    &key_path,
+                    pair.private_pem.expose_secret().as_bytes(),
+                    true,
+                )?;
                 (pair.kid, pair.public_jwk)
             };
             let jwk_path = out.join("maskinporten.jwk.json");

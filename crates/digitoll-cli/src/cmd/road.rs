@@ -1,6 +1,6 @@
 //! `digitoll road|air|rail|maritime …`: submit, update, delete and follow
 //! movement messages. The four modes share one implementation; the client's
-//! `Mode` holds what differs (base paths, scope, validation rules).
+//! `TransportMode` holds what differs (base paths, scope, validation rules).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use digitoll_client::{
-    Completed, Confirmation, DocumentKind, Error as TollError, Mode, MovementClient, PollConfig,
-    Submission, TollEnvironment, TollTokenProvider,
+    Completed, Confirmation, DocumentKind, Error as TollError, MovementClient, PollConfig,
+    Submission, TollEnvironment, TollTokenProvider, TransportMode,
 };
 use digitoll_model::responses::{StatusWithDescendants, ValidationStatus};
 use digitoll_model::road::DeleteBody;
@@ -60,7 +60,7 @@ pub(crate) fn toll_tokens(
 
 /// A movement client for `mode`, the identity and the Toll environment in `args`.
 pub(crate) fn movement_client(
-    mode: Mode,
+    mode: TransportMode,
     args: &TollArgs,
     profile: &Arc<ContractProfile>,
 ) -> anyhow::Result<MovementClient> {
@@ -73,11 +73,11 @@ pub(crate) fn movement_client(
             ..PollConfig::default()
         })
         .build()
-        .with_context(|| format!("cannot build the {} client", mode.as_str()))
+        .with_context(|| format!("cannot build the {} client", mode.path_segment()))
 }
 
 pub(crate) async fn run(
-    mode: Mode,
+    mode: TransportMode,
     cmd: RoadCommand,
     profile: Arc<ContractProfile>,
 ) -> anyhow::Result<ExitCode> {
@@ -221,7 +221,7 @@ pub(crate) async fn run(
                     } else {
                         outln!(
                             "test-auth OK: the credentials reach Toll's {} API",
-                            mode.as_str()
+                            mode.path_segment()
                         );
                     }
                     Ok(ExitCode::SUCCESS)

@@ -1,7 +1,6 @@
 //! `digitoll tenants …` and `digitoll api-keys …`: the gateway's tenants and
 //! API keys, directly in the store (the same operations exist over the admin API).
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow, bail};
@@ -35,7 +34,8 @@ pub(crate) fn master_key(args: &StoreArgs, create: bool) -> anyhow::Result<Maste
             let mut raw = [0u8; 32];
             aws_lc_rs::rand::fill(&mut raw).map_err(|_| anyhow!("no system randomness"))?;
             let text = base64::engine::general_purpose::STANDARD.encode(raw);
-            write_private(path, text.as_bytes())?;
+            // Never replace a master key: tenant keys sealed under it would be lost.
+            digitoll_fs::write_private(path, text.as_bytes(), false)?;
             eprintln!(
                 "created the master key file {} (mode 0600). Back it up: without it, tenant keys cannot be opened.",
                 path.display()
@@ -48,22 +48,6 @@ pub(crate) fn master_key(args: &StoreArgs, create: bool) -> anyhow::Result<Maste
             path.display()
         )),
     }
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(0o600);
-    }
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    f.write_all(bytes)
-        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 pub(crate) async fn open_store(

@@ -7,8 +7,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use digitoll_client::{
-    Mode, MovementClient, MovementClientBuilder, PollConfig, ReconcileConfig, RetryConfig,
-    TollEnvironment, TollTokenProvider,
+    MovementClient, MovementClientBuilder, PollConfig, ReconcileConfig, RetryConfig,
+    TollEnvironment, TollTokenProvider, TransportMode,
 };
 use digitoll_sim::{DEMO_CLIENT_ID, DEMO_KID, RsaPrivateKey, RunningSimulator, Simulator};
 use maskinporten::{Environment, MaskinportenClient, RsaKey, RsaSigner, TokenProvider};
@@ -87,7 +87,7 @@ pub fn tokens(toll: &MockServer, mp: Arc<dyn TokenProvider>) -> TollTokenProvide
 }
 
 pub fn road_builder(tokens: TollTokenProvider) -> MovementClientBuilder {
-    MovementClient::builder(Mode::Road, tokens)
+    MovementClient::builder(TransportMode::Road, tokens)
         .retry(fast_retry())
         .poll(fast_poll())
         .reconcile(ReconcileConfig {

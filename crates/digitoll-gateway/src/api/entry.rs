@@ -627,7 +627,7 @@ pub(crate) async fn entry_status(
         .map_err(|e: String| ApiError::bad_request("invalid_query", e, Some("mode".into())))?;
     let mrn: Mrn = parse_id("transport", &mrn)?;
     let mode = mode.client_mode();
-    let rt = runtime_with_scope(&state, tenant, mode.scope(false), "the entry status").await?;
+    let rt = runtime_with_scope(&state, tenant, mode.scope(), "the entry status").await?;
     let client = arrival_client(&state, &rt)?;
     client
         .entry_status(mode, &mrn)

@@ -11,7 +11,7 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
-use digitoll_client::{ArrivalClient, Mode};
+use digitoll_client::{ArrivalClient, TransportMode};
 use digitoll_model::responses::StatusWithDescendants;
 use digitoll_store::MessageId;
 
@@ -112,7 +112,7 @@ pub(crate) async fn transport_live(
                 let mode = m
                     .api
                     .parse::<crate::message::ApiMode>()
-                    .map_or(Mode::Road, |a| a.client_mode());
+                    .map_or(TransportMode::Road, |a| a.client_mode());
                 match rt
                     .client(mode)
                     .transport_status_with_descendants(&mrn)

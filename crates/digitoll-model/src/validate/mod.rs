@@ -163,6 +163,15 @@ pub enum MessageKind {
 }
 
 impl MessageKind {
+    /// Every kind, in the order Toll's documentation lists them.
+    pub const ALL: [MessageKind; 5] = [
+        Self::Transport,
+        Self::MasterConsignment,
+        Self::HouseConsignment,
+        Self::Relation,
+        Self::Delete,
+    ];
+
     /// Guesses the kind from the top-level fields of a message, for tools that
     /// take a file without being told what it is. Returns `None` when the
     /// object fits no kind (or is not an object).

@@ -178,7 +178,7 @@ impl MpError {
     pub(crate) fn into_response_with(self, issuer: &str) -> Response {
         let mut bytes = [0u8; 16];
         rand::rng().fill_bytes(&mut bytes);
-        let trace_id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let trace_id = hex::encode(bytes);
         let mut body = json!({
             "error": self.error,
             "error_description": format!("{} (trace_id: {trace_id})", self.description),

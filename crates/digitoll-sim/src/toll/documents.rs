@@ -229,10 +229,7 @@ async fn upload(
         content_type,
         file_kind: kind,
         size: bytes.len() as u64,
-        sha256: sha2::Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        sha256: hex::encode(sha2::Sha256::digest(&bytes)),
         org,
         received_at: now,
     };
