@@ -491,6 +491,11 @@ async fn simulator() -> RunningSimulator {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_sigkill_mid_load_loses_and_duplicates_nothing() {
+    // The PostgreSQL case of this binary runs at the same time. Without its
+    // server, the harness stops the whole process (one message naming
+    // `bash scripts/test.sh`); check here too, before spawning any
+    // `digitoll serve`, so that such a stop leaves no child process behind.
+    digitoll_testkit::require_postgres();
     let dir = tempfile::tempdir().expect("temp dir");
     let database = format!("sqlite://{}?mode=rwc", dir.path().join("gw.db").display());
     let sim = simulator().await;

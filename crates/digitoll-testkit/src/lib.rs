@@ -20,7 +20,9 @@
 //! a panic fails only its own test, so a binary with thirty PostgreSQL tests
 //! would print thirty copies of the same message among the other tests'
 //! results; the exit prints it once, and cargo (without `--no-fail-fast`)
-//! stops there.
+//! stops there. The exit runs no destructors, so a test that spawns child
+//! processes in a binary with PostgreSQL tests calls [`require_postgres`]
+//! before spawning.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -66,6 +68,14 @@ pub fn postgres_url() -> String {
             ),
         ),
     }
+}
+
+/// Stops the test process (see [`missing`]) when `DIGITOLL_TEST_POSTGRES_URL`
+/// is not set. For a test that spawns child processes while a PostgreSQL test
+/// of the same binary may be running: call it before spawning, so that the
+/// stop (which runs no destructors) leaves no child behind.
+pub fn require_postgres() {
+    postgres_url();
 }
 
 /// Creates a fresh, empty database on the test server and returns its URL
