@@ -2,9 +2,10 @@
 //! (`publish = false`): add it under `[dev-dependencies]`, never under
 //! `[dependencies]`.
 //!
-//! * [`fresh_postgres_database`]: a fresh PostgreSQL database per test on the
-//!   server at `DIGITOLL_TEST_POSTGRES_URL`.
+//! * `fresh_postgres_database` (feature `postgres`): a fresh PostgreSQL
+//!   database per test on the server at `DIGITOLL_TEST_POSTGRES_URL`.
 //! * [`chromium`]: the paths of Chromium and chromedriver for browser tests.
+//! * [`openssl`]: a `Command` for the `openssl` tool.
 //!
 //! # When something a test needs is missing
 //!
@@ -26,8 +27,6 @@
 
 use std::io::Write as _;
 use std::path::PathBuf;
-
-use sqlx::Connection as _;
 
 /// The README's test command, which sets up everything the tests need.
 pub const TEST_COMMAND: &str = "bash scripts/test.sh";
@@ -86,7 +85,9 @@ pub fn require_postgres() {
 ///
 /// Stops the test process when `DIGITOLL_TEST_POSTGRES_URL` is not set (see
 /// [`missing`]); panics when the server cannot be reached or refuses.
+#[cfg(feature = "postgres")]
 pub async fn fresh_postgres_database() -> String {
+    use sqlx::Connection as _;
     let admin = postgres_url();
     let name = format!("digitoll_test_{}", uuid::Uuid::new_v4().simple());
     let mut conn = sqlx::PgConnection::connect(&admin)
@@ -103,6 +104,7 @@ pub async fn fresh_postgres_database() -> String {
 }
 
 /// `admin` with its database name replaced by `name`.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 fn database_url(admin: &str, name: &str) -> String {
     let (base, query) = match admin.split_once('?') {
         Some((b, q)) => (b, format!("?{q}")),
@@ -125,6 +127,19 @@ pub fn find_program(names: &[&str]) -> Option<PathBuf> {
     std::env::split_paths(&path)
         .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
         .find(|p| p.is_file())
+}
+
+/// The `openssl` command-line tool (the tests make `.p12` files in OpenSSL's
+/// default and `-legacy` formats with it). Stops the test process (see
+/// [`missing`]) when it is not on `PATH`.
+pub fn openssl() -> std::process::Command {
+    let program = find_program(&["openssl"]).unwrap_or_else(|| {
+        missing(
+            "the openssl tool is not installed, so the .p12 tests cannot run",
+            "`apt-get update && apt-get install -y openssl`.",
+        )
+    });
+    std::process::Command::new(program)
 }
 
 /// Chromium and chromedriver for a browser test: `(chromium, chromedriver)`.
