@@ -28,4 +28,9 @@ if [[ -z ${DIGITOLL_TEST_POSTGRES_URL:-} ]]; then
   echo "throwaway PostgreSQL at $DIGITOLL_TEST_POSTGRES_URL"
 fi
 
-cargo test --workspace --locked --no-fail-fast "$@"
+# The whole workspace, unless the arguments pick packages (-p/--package).
+scope=(--workspace)
+for a in "$@"; do
+  case $a in -p | -p* | --package | --package=*) scope=() ;; esac
+done
+cargo test "${scope[@]}" --locked --no-fail-fast "$@"
