@@ -159,7 +159,7 @@ async fn cert_inspect_reads_pem_and_p12_and_flags_expired_certificates() {
     let key = dir.path().join("key.pem");
     std::fs::write(&key, cert.key_pem().expose_secret()).unwrap();
     let p12 = dir.path().join("cert.p12");
-    let status = Command::new("openssl")
+    let status = digitoll_testkit::openssl()
         .args(["pkcs12", "-export", "-inkey", &s(&key), "-in", &s(&chain)])
         .args(["-out", &s(&p12), "-passout", "pass:hemmelig"])
         .status()

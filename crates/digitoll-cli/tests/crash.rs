@@ -30,9 +30,7 @@ use std::time::{Duration, Instant};
 
 use digitoll_sim::{ClientRegistration, RunningSimulator, Simulator};
 use serde_json::{Value, json};
-use sqlx::Connection as _;
 
-const PG_ENV: &str = "DIGITOLL_TEST_POSTGRES_URL";
 const ROAD: &str = "toll:movement/road/v2";
 const MASTER: &str = include_str!("../../../examples/road/valid-master.json");
 const HOUSE: &str = include_str!("../../../examples/road/valid-house-import-cude.json");
@@ -493,6 +491,11 @@ async fn simulator() -> RunningSimulator {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_sigkill_mid_load_loses_and_duplicates_nothing() {
+    // The PostgreSQL case of this binary runs at the same time. Without its
+    // server, the harness stops the whole process (one message naming
+    // `bash scripts/test.sh`); check here too, before spawning any
+    // `digitoll serve`, so that such a stop leaves no child process behind.
+    digitoll_testkit::require_postgres();
     let dir = tempfile::tempdir().expect("temp dir");
     let database = format!("sqlite://{}?mode=rwc", dir.path().join("gw.db").display());
     let sim = simulator().await;
@@ -538,34 +541,9 @@ async fn sqlite_sigkill_mid_load_loses_and_duplicates_nothing() {
     sim.shutdown().await;
 }
 
-async fn fresh_postgres_database() -> String {
-    let admin = std::env::var(PG_ENV).unwrap_or_else(|_| {
-        panic!(
-            "{PG_ENV} is not set, so the PostgreSQL crash test cannot run. Run `bash scripts/test.sh` \
-             (it starts a throwaway PostgreSQL), or set {PG_ENV} to a superuser URL, e.g. the last \
-             line of `bash scripts/pg.sh start /tmp/pg`."
-        )
-    });
-    let name = format!("digitoll_crash_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("connect to {PG_ENV}: {e}"));
-    sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
-        .execute(&mut conn)
-        .await
-        .expect("create test database");
-    conn.close().await.ok();
-    let (base, query) = match admin.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (admin.as_str(), String::new()),
-    };
-    let server = base.rsplit_once('/').map_or(base, |(s, _)| s);
-    format!("{server}/{name}{query}")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_two_instances_one_killed_mid_load_loses_and_duplicates_nothing() {
-    let database = fresh_postgres_database().await;
+    let database = digitoll_testkit::fresh_postgres_database().await;
     let sim = simulator().await;
     let key = tenant(&database, &sim).await;
     let a = Gateway::start(&database, "pa1");

@@ -10,12 +10,12 @@
 //! window's size); with `DIGITOLL_UPDATE_SCREENSHOTS=1` they are also
 //! written to `docs/screenshots/` for the README.
 //!
-//! Chromium and chromedriver must be installed: the test fails (it does not
-//! skip) without them. `apt-get install -y chromium chromium-driver`; CI's
-//! `.ci/run` installs them.
+//! Chromium and chromedriver must be installed: without them the test process
+//! stops (it does not skip) with a message naming `bash scripts/test.sh`,
+//! which installs them (`digitoll_testkit::chromium`).
 
 use std::net::TcpListener as StdListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -32,19 +32,6 @@ use serde_json::{Value, json};
 
 const ROAD: &str = "toll:movement/road/v2";
 const ENTRY: &str = "toll:movement/entry";
-
-fn find_program(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    for dir in std::env::split_paths(&path) {
-        for n in names {
-            let p = dir.join(n);
-            if p.is_file() {
-                return Some(p);
-            }
-        }
-    }
-    None
-}
 
 fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0")
@@ -263,18 +250,7 @@ fn png_size(bytes: &[u8]) -> (u32, u32) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_in_headless_chromium() {
-    let chromium = find_program(&["chromium", "chromium-browser", "google-chrome"]).unwrap_or_else(|| {
-        panic!(
-            "Chromium is not installed, so the browser test cannot run. Install it with \
-             `apt-get update && apt-get install -y chromium chromium-driver` (CI's .ci/run does this)."
-        )
-    });
-    let chromedriver = find_program(&["chromedriver"]).unwrap_or_else(|| {
-        panic!(
-            "chromedriver is not installed, so the browser test cannot run. Install it with \
-             `apt-get update && apt-get install -y chromium chromium-driver` (CI's .ci/run does this)."
-        )
-    });
+    let (chromium, chromedriver) = digitoll_testkit::chromium();
     let gw = start_gateway().await;
     let (a_id, a_key) = gw.tenant("310000108", "Nordic Road Freight AS").await;
     let (_b_id, b_key) = gw.tenant("310000116", "Annen Speditør AS").await;

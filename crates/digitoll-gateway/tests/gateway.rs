@@ -18,11 +18,9 @@ use digitoll_gateway::{
 use digitoll_sim::{ClientRegistration, Fault, RunningSimulator, Simulator};
 use digitoll_store::{MasterKey, RetryPolicy, Store, StoreOptions};
 use serde_json::{Value, json};
-use sqlx::Connection as _;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-const PG_ENV: &str = "DIGITOLL_TEST_POSTGRES_URL";
 const ROAD: &str = "toll:movement/road/v2";
 const TRANSPORT: &str = include_str!("../../../examples/road/valid-transport.json");
 const MASTER: &str = include_str!("../../../examples/road/valid-master.json");
@@ -104,28 +102,7 @@ async fn store_for(backend: Backend) -> (Store, Option<tempfile::TempDir>) {
             )
         }
         Backend::Postgres => {
-            let admin = std::env::var(PG_ENV).unwrap_or_else(|_| {
-                panic!(
-                    "{PG_ENV} is not set, so the PostgreSQL variant of this test cannot run. \
-                     Run `bash scripts/test.sh` (it starts a throwaway PostgreSQL), or set {PG_ENV} \
-                     to a superuser URL, e.g. the last line of `bash scripts/pg.sh start /tmp/pg`."
-                )
-            });
-            let name = format!("digitoll_gw_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = sqlx::PgConnection::connect(&admin)
-                .await
-                .unwrap_or_else(|e| panic!("connect to {PG_ENV}: {e}"));
-            sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
-                .execute(&mut conn)
-                .await
-                .expect("create test database");
-            conn.close().await.ok();
-            let (base, query) = match admin.split_once('?') {
-                Some((b, q)) => (b, format!("?{q}")),
-                None => (admin.as_str(), String::new()),
-            };
-            let server = base.rsplit_once('/').map_or(base, |(s, _)| s);
-            let url = format!("{server}/{name}{query}");
+            let url = digitoll_testkit::fresh_postgres_database().await;
             (
                 Store::connect(&url, options).await.expect("postgres store"),
                 None,

@@ -19,9 +19,7 @@ use digitoll_store::{
     DeliveryStatus, Environment, MasterKey, NewTenant, RetryPolicy, Store, StoreOptions,
 };
 use serde_json::json;
-use sqlx::Connection as _;
 
-const PG_ENV: &str = "DIGITOLL_TEST_POSTGRES_URL";
 const BACKLOG: usize = 1_100;
 
 async fn sqlite() -> (Store, tempfile::TempDir) {
@@ -31,29 +29,8 @@ async fn sqlite() -> (Store, tempfile::TempDir) {
 }
 
 async fn postgres() -> Store {
-    let admin = std::env::var(PG_ENV).unwrap_or_else(|_| {
-        panic!(
-            "{PG_ENV} is not set, so the PostgreSQL variant of this test cannot run. \
-             Run `bash scripts/test.sh` (it starts a throwaway PostgreSQL), or set {PG_ENV}."
-        )
-    });
-    let name = format!("digitoll_hooks_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("connect to {PG_ENV}: {e}"));
-    sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
-        .execute(&mut conn)
-        .await
-        .expect("create test database");
-    conn.close().await.ok();
-    let (base, query) = match admin.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (admin.as_str(), String::new()),
-    };
-    let server = base.rsplit_once('/').map_or(base, |(s, _)| s);
-    Store::connect(&format!("{server}/{name}{query}"), options())
-        .await
-        .expect("postgres")
+    let url = digitoll_testkit::fresh_postgres_database().await;
+    Store::connect(&url, options()).await.expect("postgres")
 }
 
 fn options() -> StoreOptions {

@@ -12,11 +12,8 @@ use digitoll_store::*;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use serde_json::json;
 use sha2::Digest;
-use sqlx::Connection;
 use time::OffsetDateTime;
 use uuid::Uuid;
-
-const PG_ENV: &str = "DIGITOLL_TEST_POSTGRES_URL";
 
 fn master() -> MasterKey {
     MasterKey::from_bytes([7u8; 32])
@@ -65,28 +62,7 @@ impl Harness {
     }
 
     async fn postgres_with(options: StoreOptions) -> Self {
-        let admin = std::env::var(PG_ENV).unwrap_or_else(|_| {
-            panic!(
-                "{PG_ENV} is not set, so the PostgreSQL variant of this test cannot run. \
-                 Run `bash scripts/test.sh` (it starts a throwaway PostgreSQL with scripts/pg.sh), \
-                 or set {PG_ENV} to a superuser URL, e.g. the last line of `bash scripts/pg.sh start /tmp/pg`."
-            )
-        });
-        let name = format!("digitoll_test_{}", Uuid::new_v4().simple());
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("connect to {PG_ENV}: {e}"));
-        sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        conn.close().await.ok();
-        let (base, query) = match admin.split_once('?') {
-            Some((b, q)) => (b, format!("?{q}")),
-            None => (admin.as_str(), String::new()),
-        };
-        let server = base.rsplit_once('/').map_or(base, |(s, _)| s);
-        let url = format!("{server}/{name}{query}");
+        let url = digitoll_testkit::fresh_postgres_database().await;
         let store = Store::connect(&url, options)
             .await
             .expect("open postgres store");

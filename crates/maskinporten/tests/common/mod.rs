@@ -3,7 +3,6 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::OnceLock;
 
 use maskinporten::RsaKey;
@@ -88,10 +87,10 @@ pub fn issue_chain(
 
 /// Runs the `openssl` CLI, panicking with its stderr on failure.
 pub fn openssl(args: &[&str]) {
-    let out = Command::new("/usr/bin/openssl")
+    let out = digitoll_testkit::openssl()
         .args(args)
         .output()
-        .expect("run /usr/bin/openssl");
+        .expect("run openssl");
     assert!(
         out.status.success(),
         "openssl {args:?} failed: {}",

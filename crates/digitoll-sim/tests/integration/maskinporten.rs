@@ -1,6 +1,6 @@
 //! Integration tests of the Maskinporten simulator over real HTTP on 127.0.0.1:0.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

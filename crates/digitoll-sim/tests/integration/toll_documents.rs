@@ -1,7 +1,7 @@
 //! The document upload API: multipart order, size limit, content detection,
 //! declaration ids.
 
-mod support;
+use crate::support;
 
 use digitoll_model::{FileKind, MAX_DOCUMENT_BYTES};
 use reqwest::multipart::{Form, Part};

@@ -1,7 +1,7 @@
 //! The air, rail and maritime movement APIs: the road implementation with the
 //! per-mode rules of `digitoll_model::TransportMode::rules`.
 
-mod support;
+use crate::support;
 
 use digitoll_model::TransportMode;
 use digitoll_sim::{ROAD_SCOPE, TollMessageKind};

@@ -4,7 +4,7 @@
 //! fidelity (FAILURE 202, entry status on the arrival base, both forms of
 //! the presentation validation status).
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Presentation, routing feeds, arrival and the simulated border crossing.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

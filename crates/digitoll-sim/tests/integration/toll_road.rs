@@ -1,7 +1,7 @@
 //! Integration tests of the Toll part (token exchange, road v2 submission and
 //! query APIs) over real HTTP on 127.0.0.1:0.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! `GET <base>/v3/api-docs`: the simulator serves our model's OpenAPI document
 //! for every API base, and it has no difference with the model's.
 
-mod support;
+use crate::support;
 
 use digitoll_model::spec::{API_DOCS_PATH, SpecApi, diff, openapi_document};
 use serde_json::Value;
